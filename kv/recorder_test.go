@@ -1,0 +1,53 @@
+package kv_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"sync"
+
+	"github.com/marsevilspirit/deimos-client/internal/transport"
+)
+
+// recorder is a Doer that records every request and answers with body (a
+// JSON response) or err.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []transport.Request
+	body string
+	err  error
+}
+
+func (r *recorder) Do(_ context.Context, req *transport.Request, out any) (*transport.Response, error) {
+	r.mu.Lock()
+	cp := *req
+	cp.Params = url.Values{}
+	for k, v := range req.Params {
+		cp.Params[k] = append([]string(nil), v...)
+	}
+	r.reqs = append(r.reqs, cp)
+	body, err := r.body, r.err
+	r.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if body == "" {
+		body = `{"action":"set","node":{"key":"/k","value":"v","modifiedIndex":7,"createdIndex":7}}`
+	}
+	if err := json.Unmarshal([]byte(body), out); err != nil {
+		return nil, err
+	}
+	return &transport.Response{StatusCode: 200, Index: 7, RaftIndex: 70, RaftTerm: 2, Endpoint: "http://fake"}, nil
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.reqs)
+}
+
+func (r *recorder) last() transport.Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reqs[len(r.reqs)-1]
+}
