@@ -17,10 +17,7 @@ import (
 // protocol's quirks make it matter (PROTOCOL.md §3, §4, §11).
 
 func TestRequests_MatchTheProtocol(t *testing.T) {
-	type call func(ctx context.Context, k *kv.KV) error
-	wrap := func(f func(ctx context.Context, k *kv.KV) (*kv.Response, error)) call {
-		return func(ctx context.Context, k *kv.KV) error { _, err := f(ctx, k); return err }
-	}
+	type call func(ctx context.Context, k *kv.KV) (*kv.Response, error)
 	cases := []struct {
 		name   string
 		call   call
@@ -29,60 +26,71 @@ func TestRequests_MatchTheProtocol(t *testing.T) {
 		params url.Values
 		class  transport.Class
 	}{
-		{"get", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Get(ctx, "/a") }),
+		{"get", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Get(ctx, "/a") }),
 			"GET", "/keys/a", url.Values{}, transport.Safe},
-		{"get recursive sorted", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+		{"get recursive sorted", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
 			return k.Get(ctx, "/d/", kv.WithRecursive(), kv.WithSorted())
 		}), "GET", "/keys/d", url.Values{"recursive": {"true"}, "sorted": {"true"}}, transport.Safe},
-		{"get root", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Get(ctx, "/") }),
+		{"get root", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Get(ctx, "/") }),
 			"GET", "/keys", url.Values{}, transport.Safe},
-		{"set", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Set(ctx, "a b", "v") }),
+		{"set", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Set(ctx, "a b", "v") }),
 			"PUT", "/keys/a%20b", url.Values{"value": {"v"}}, transport.Unsafe},
-		{"set empty value with ttl rounded up", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+		{"set empty value with ttl rounded up", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
 			return k.Set(ctx, "/a", "", kv.WithTTL(1500*time.Millisecond))
 		}), "PUT", "/keys/a", url.Values{"value": {""}, "ttl": {"2"}}, transport.Unsafe},
-		{"set dir", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Set(ctx, "/d", "ignored", kv.WithDir()) }),
+		{"set dir", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+			return k.Set(ctx, "/d", "ignored", kv.WithDir())
+		}),
 			"PUT", "/keys/d", url.Values{"dir": {"true"}}, transport.Unsafe},
-		{"set prevExist false", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+		{"set prevExist false", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
 			return k.Set(ctx, "/a", "v", kv.WithPrevExist(false))
 		}), "PUT", "/keys/a", url.Values{"value": {"v"}, "prevExists": {"false"}}, transport.Unsafe},
-		{"set prevValue and prevIndex", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+		{"set prevValue and prevIndex", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
 			return k.Set(ctx, "/a", "v", kv.WithPrevValue("old;x"), kv.WithPrevIndex(9))
 		}), "PUT", "/keys/a", url.Values{"value": {"v"}, "prevValue": {"old;x"}, "prevIndex": {"9"}}, transport.Unsafe},
-		{"create", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Create(ctx, "/a", "v", kv.WithTTL(time.Minute)) }),
+		{"create", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+			return k.Create(ctx, "/a", "v", kv.WithTTL(time.Minute))
+		}),
 			"PUT", "/keys/a", url.Values{"value": {"v"}, "ttl": {"60"}, "prevExists": {"false"}}, transport.Unsafe},
-		{"update resends value", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Update(ctx, "/a", "") }),
+		{"update resends value", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Update(ctx, "/a", "") }),
 			"PUT", "/keys/a", url.Values{"value": {""}, "prevExists": {"true"}}, transport.Unsafe},
-		{"update with ttl", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Update(ctx, "/a", "v", kv.WithTTL(5*time.Second)) }),
+		{"update with ttl", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+			return k.Update(ctx, "/a", "v", kv.WithTTL(5*time.Second))
+		}),
 			"PUT", "/keys/a", url.Values{"value": {"v"}, "ttl": {"5"}, "prevExists": {"true"}}, transport.Unsafe},
-		{"cas", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+		{"cas", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
 			return k.CompareAndSwap(ctx, "/a", "new", kv.WithPrevIndex(3), kv.WithTTL(time.Second))
 		}), "PUT", "/keys/a", url.Values{"value": {"new"}, "prevIndex": {"3"}, "ttl": {"1"}}, transport.Unsafe},
-		{"delete", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Delete(ctx, "/a") }),
+		{"delete", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Delete(ctx, "/a") }),
 			"DELETE", "/keys/a", url.Values{}, transport.Unsafe},
-		{"delete recursive", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Delete(ctx, "/d", kv.WithRecursive()) }),
+		{"delete recursive", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+			return k.Delete(ctx, "/d", kv.WithRecursive())
+		}),
 			"DELETE", "/keys/d", url.Values{"recursive": {"true"}}, transport.Unsafe},
-		{"delete dir", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Delete(ctx, "/d", kv.WithDir()) }),
+		{"delete dir", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Delete(ctx, "/d", kv.WithDir()) }),
 			"DELETE", "/keys/d", url.Values{"dir": {"true"}}, transport.Unsafe},
-		{"delete with prevValue is a cad in the query", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+		{"delete with prevValue is a cad in the query", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
 			return k.Delete(ctx, "/a", kv.WithPrevValue("v"))
 		}), "DELETE", "/keys/a", url.Values{"prevValue": {"v"}}, transport.Unsafe},
-		{"cad", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+		{"cad", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
 			return k.CompareAndDelete(ctx, "/a", kv.WithPrevValue("v"), kv.WithPrevIndex(4))
 		}), "DELETE", "/keys/a", url.Values{"prevValue": {"v"}, "prevIndex": {"4"}}, transport.Unsafe},
-		{"create in order", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+		{"create in order", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
 			return k.CreateInOrder(ctx, "/q/", "job", kv.WithTTL(time.Hour))
 		}), "POST", "/keys/q", url.Values{"value": {"job"}, "ttl": {"3600"}}, transport.Unsafe},
-		{"create in order dir", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+		{"create in order dir", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
 			return k.CreateInOrder(ctx, "/q", "", kv.WithDir())
 		}), "POST", "/keys/q", url.Values{"dir": {"true"}}, transport.Unsafe},
-		{"mkdir", wrap(func(ctx context.Context, k *kv.KV) (*kv.Response, error) { return k.Mkdir(ctx, "/d", kv.WithTTL(time.Minute)) }),
+		{"mkdir", call(func(ctx context.Context, k *kv.KV) (*kv.Response, error) {
+			return k.Mkdir(ctx, "/d", kv.WithTTL(time.Minute))
+		}),
 			"PUT", "/keys/d", url.Values{"dir": {"true"}, "prevExists": {"false"}, "ttl": {"60"}}, transport.Unsafe},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			d := &recorder{}
-			require.NoError(t, c.call(t.Context(), kv.New(d)))
+			_, err := c.call(t.Context(), kv.New(d))
+			require.NoError(t, err)
 			require.Equal(t, 1, d.count())
 			req := d.last()
 			assert.Equal(t, c.method, req.Method)
@@ -105,19 +113,31 @@ func TestInvalidInput_SendsNothing(t *testing.T) {
 		{"empty key", func(ctx context.Context, k *kv.KV) error { _, err := k.Get(ctx, ""); return err }, kv.ErrInvalidKey},
 		{"dotdot", func(ctx context.Context, k *kv.KV) error { _, err := k.Set(ctx, "/a/../b", "v"); return err }, kv.ErrInvalidKey},
 		{"control char", func(ctx context.Context, k *kv.KV) error { _, err := k.Delete(ctx, "/a\nb"); return err }, kv.ErrInvalidKey},
-		{"reserved set", func(ctx context.Context, k *kv.KV) error { _, err := k.Set(ctx, "/_deimos/machines/x", "v"); return err }, kv.ErrReservedKey},
+		{"reserved set", func(ctx context.Context, k *kv.KV) error {
+			_, err := k.Set(ctx, "/_deimos/machines/x", "v")
+			return err
+		}, kv.ErrReservedKey},
 		{"reserved delete", func(ctx context.Context, k *kv.KV) error {
 			_, err := k.Delete(ctx, "/_deimos", kv.WithRecursive())
 			return err
 		}, kv.ErrReservedKey},
-		{"reserved in order", func(ctx context.Context, k *kv.KV) error { _, err := k.CreateInOrder(ctx, "_deimos/machines", "v"); return err }, kv.ErrReservedKey},
+		{"reserved in order", func(ctx context.Context, k *kv.KV) error {
+			_, err := k.CreateInOrder(ctx, "_deimos/machines", "v")
+			return err
+		}, kv.ErrReservedKey},
 		{"ttl zero", func(ctx context.Context, k *kv.KV) error { _, err := k.Set(ctx, "/a", "v", kv.WithTTL(0)); return err }, kv.ErrInvalidTTL},
 		{"ttl below a second", func(ctx context.Context, k *kv.KV) error {
 			_, err := k.Create(ctx, "/a", "v", kv.WithTTL(999*time.Millisecond))
 			return err
 		}, kv.ErrInvalidTTL},
-		{"ttl negative", func(ctx context.Context, k *kv.KV) error { _, err := k.Update(ctx, "/a", "v", kv.WithTTL(-time.Second)); return err }, kv.ErrInvalidTTL},
-		{"ttl huge", func(ctx context.Context, k *kv.KV) error { _, err := k.Mkdir(ctx, "/a", kv.WithTTL(kv.MaxTTL+time.Second)); return err }, kv.ErrInvalidTTL},
+		{"ttl negative", func(ctx context.Context, k *kv.KV) error {
+			_, err := k.Update(ctx, "/a", "v", kv.WithTTL(-time.Second))
+			return err
+		}, kv.ErrInvalidTTL},
+		{"ttl huge", func(ctx context.Context, k *kv.KV) error {
+			_, err := k.Mkdir(ctx, "/a", kv.WithTTL(kv.MaxTTL+time.Second))
+			return err
+		}, kv.ErrInvalidTTL},
 		{"cas without condition", func(ctx context.Context, k *kv.KV) error { _, err := k.CompareAndSwap(ctx, "/a", "v"); return err }, kv.ErrInvalidOption},
 		{"cas with ttl only", func(ctx context.Context, k *kv.KV) error {
 			_, err := k.CompareAndSwap(ctx, "/a", "v", kv.WithTTL(time.Minute))
