@@ -45,41 +45,59 @@ type reply struct {
 	close         bool  // the server asked to close the connection
 }
 
-// newRequest builds the request without letting net/http rewrite the URI: the
-// path goes into URL.Opaque, which is written to the request line unchanged.
-func newRequest(ctx context.Context, t testing.TB, c call) *http.Request {
-	t.Helper()
+// buildRequest builds the request without letting net/http rewrite the URI:
+// the path goes into URL.Opaque, which is written to the request line unchanged.
+func buildRequest(ctx context.Context, c call) (*http.Request, error) {
 	ep := c.endpoint
 	if ep == "" {
 		ep = tgt.endpoint()
 	}
 	base, err := url.Parse(ep)
-	require.NoError(t, err)
-	path, query, _ := strings.Cut(c.uri, "?")
-	u := &url.URL{Scheme: base.Scheme, Host: base.Host, Opaque: path, RawQuery: query}
+	if err != nil {
+		return nil, err
+	}
 	var body io.Reader
 	if c.body != "" {
 		body = strings.NewReader(c.body)
 	}
 	req, err := http.NewRequestWithContext(ctx, c.method, ep, body)
-	require.NoError(t, err)
-	req.URL = u
+	if err != nil {
+		return nil, err
+	}
+	path, query, _ := strings.Cut(c.uri, "?")
+	req.URL = &url.URL{Scheme: base.Scheme, Host: base.Host, Opaque: path, RawQuery: query}
 	if c.contentType != "" {
 		req.Header.Set("Content-Type", c.contentType)
 	}
+	return req, nil
+}
+
+// newRequest is buildRequest that fails the test on error.
+func newRequest(ctx context.Context, t testing.TB, c call) *http.Request {
+	t.Helper()
+	req, err := buildRequest(ctx, c)
+	require.NoError(t, err)
 	return req
 }
 
-// do sends the request and reads the whole response.
-func do(t testing.TB, c call) reply {
-	t.Helper()
+// send performs the request and reads the whole response. It is safe to call
+// from any goroutine.
+func send(c call) (reply, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	resp, err := client.Do(newRequest(ctx, t, c))
-	require.NoError(t, err, "%s %s", c.method, c.uri)
+	req, err := buildRequest(ctx, c)
+	if err != nil {
+		return reply{}, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return reply{}, err
+	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err, "%s %s: reading the body", c.method, c.uri)
+	if err != nil {
+		return reply{}, err
+	}
 	return reply{
 		status:        resp.StatusCode,
 		header:        resp.Header,
@@ -87,7 +105,15 @@ func do(t testing.TB, c call) reply {
 		chunked:       len(resp.TransferEncoding) > 0 && resp.TransferEncoding[0] == "chunked",
 		contentLength: resp.ContentLength,
 		close:         resp.Close,
-	}
+	}, nil
+}
+
+// do is send that fails the test on a transport error.
+func do(t testing.TB, c call) reply {
+	t.Helper()
+	r, err := send(c)
+	require.NoError(t, err, "%s %s", c.method, c.uri)
+	return r
 }
 
 // get, put, post and del are the four key-space methods. put and post send
