@@ -1,0 +1,226 @@
+package endpoints
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// State is where an endpoint stands in the health cycle.
+type State int
+
+const (
+	// Healthy endpoints take traffic.
+	Healthy State = iota
+	// Cooldown endpoints failed recently and are avoided until their cool-down ends.
+	Cooldown
+	// Probing endpoints finished a cool-down and are being checked before they
+	// take traffic again.
+	Probing
+)
+
+// String returns "healthy", "cooldown" or "probing".
+func (s State) String() string {
+	switch s {
+	case Healthy:
+		return "healthy"
+	case Cooldown:
+		return "cooldown"
+	case Probing:
+		return "probing"
+	}
+	return "unknown"
+}
+
+const (
+	ewmaWeight     = 0.2                    // weight of a new latency sample
+	decayTau       = 5 * time.Second        // an old score fades towards 0 so slow nodes are retried
+	failurePenalty = 100 * time.Millisecond // score added per consecutive failure
+	baseCost       = 100 * time.Microsecond // keeps in-flight load visible for fresh endpoints
+)
+
+// Endpoint is one member URL with its health record. Its methods are safe for
+// concurrent use.
+type Endpoint struct {
+	url, scheme, host string
+	seed              bool
+
+	inflight atomic.Int64
+
+	mu        sync.Mutex
+	state     State
+	ewma      float64 // nanoseconds; 0 until the first sample
+	lastObs   time.Time
+	failures  int // consecutive
+	until     time.Time
+	lastErr   error
+	lat       latencyWindow
+	cooldowns *backoff.ExponentialBackOff
+}
+
+func newEndpoint(u string, seed bool, opts *Options) *Endpoint {
+	scheme, host, _ := cutScheme(u)
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(opts.CooldownBase),
+		backoff.WithMaxInterval(opts.CooldownMax),
+		backoff.WithMultiplier(2),
+		backoff.WithRandomizationFactor(0.2),
+		backoff.WithMaxElapsedTime(0),
+	)
+	return &Endpoint{url: u, scheme: scheme, host: host, seed: seed, cooldowns: b}
+}
+
+func cutScheme(u string) (scheme, host string, ok bool) {
+	for i := 0; i+2 < len(u); i++ {
+		if u[i] == ':' && u[i+1] == '/' && u[i+2] == '/' {
+			return u[:i], u[i+3:], true
+		}
+	}
+	return "", u, false
+}
+
+// URL returns the normalised URL, e.g. "http://127.0.0.1:4001".
+func (e *Endpoint) URL() string { return e.url }
+
+// Scheme returns "http" or "https".
+func (e *Endpoint) Scheme() string { return e.scheme }
+
+// Host returns host[:port].
+func (e *Endpoint) Host() string { return e.host }
+
+// Begin marks a request in flight on e; every Begin must be paired with End.
+func (e *Endpoint) Begin() { e.inflight.Add(1) }
+
+// End marks the end of a request started with Begin.
+func (e *Endpoint) End() { e.inflight.Add(-1) }
+
+// ObserveLatency records that an answer (its headers) arrived after d.
+func (e *Endpoint) ObserveLatency(d time.Duration) {
+	now := time.Now()
+	e.mu.Lock()
+	e.sample(d, now)
+	e.mu.Unlock()
+}
+
+// ObserveSuccess records a usable answer. It proves the endpoint works, so it
+// clears the failure count and ends a cool-down.
+func (e *Endpoint) ObserveSuccess() {
+	e.mu.Lock()
+	e.failures = 0
+	if e.state != Healthy {
+		e.state = Healthy
+		e.cooldowns.Reset()
+	}
+	e.mu.Unlock()
+}
+
+// ObserveSlow records that a request was still unanswered after d when another
+// endpoint answered first (a lost hedge). It raises the latency score without
+// counting a failure: a slow endpoint is not a dead one.
+func (e *Endpoint) ObserveSlow(d time.Duration) {
+	now := time.Now()
+	e.mu.Lock()
+	if float64(d) > e.ewma {
+		e.sample(d, now)
+	}
+	e.mu.Unlock()
+}
+
+func (e *Endpoint) sample(d time.Duration, now time.Time) {
+	if e.ewma == 0 {
+		e.ewma = float64(d)
+	} else {
+		e.ewma = e.decayed(now)*(1-ewmaWeight) + float64(d)*ewmaWeight
+	}
+	e.lastObs = now
+	e.lat.add(d)
+}
+
+// decayed returns the EWMA faded by its age, so an endpoint that was slow a
+// while ago gets another chance. Callers hold e.mu.
+func (e *Endpoint) decayed(now time.Time) float64 {
+	if e.ewma == 0 {
+		return 0
+	}
+	age := now.Sub(e.lastObs)
+	if age <= 0 {
+		return e.ewma
+	}
+	return e.ewma * math.Exp(-float64(age)/float64(decayTau))
+}
+
+// ObserveFailure records a failed exchange. A hard failure (no connection, no
+// answer within the attempt timeout, a cut connection) starts a cool-down at
+// once; soft failures (bad or 5xx answers) do so after threshold in a row. It
+// reports whether the endpoint entered a cool-down.
+func (e *Endpoint) ObserveFailure(err error, hard bool, threshold int) bool {
+	now := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failures++
+	e.lastErr = err
+	if e.state != Healthy {
+		return false
+	}
+	if !hard && e.failures < threshold {
+		return false
+	}
+	e.state = Cooldown
+	e.until = now.Add(e.cooldowns.NextBackOff())
+	return true
+}
+
+// HedgeDelay returns how long a read to e may stay unanswered before a second
+// attempt goes elsewhere: the recent high percentile of e's latency, clamped
+// to [lo, hi]. Without samples it returns def (also clamped).
+func (e *Endpoint) HedgeDelay(lo, hi, def time.Duration) time.Duration {
+	e.mu.Lock()
+	d := e.lat.quantile()
+	e.mu.Unlock()
+	if d == 0 {
+		d = def
+	}
+	return min(max(d, lo), hi)
+}
+
+// score is the cost of sending one more request to e: lower is better.
+// Callers hold e.mu.
+func (e *Endpoint) score(now time.Time) float64 {
+	lat := e.decayed(now) + float64(baseCost) + float64(e.failures)*float64(failurePenalty)
+	return lat * float64(1+e.inflight.Load())
+}
+
+// Status is a read-only view of an endpoint for observability.
+type Status struct {
+	URL      string
+	Seed     bool
+	State    State
+	Score    float64       // relative cost; lower is better
+	Latency  time.Duration // EWMA of answer latency
+	Failures int           // consecutive failures
+	Until    time.Time     // end of the cool-down, when in Cooldown
+	InFlight int64
+	LastErr  error
+}
+
+func (e *Endpoint) status(now time.Time) Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := Status{
+		URL:      e.url,
+		Seed:     e.seed,
+		State:    e.state,
+		Score:    e.score(now) / float64(time.Millisecond),
+		Latency:  time.Duration(e.ewma),
+		Failures: e.failures,
+		InFlight: e.inflight.Load(),
+		LastErr:  e.lastErr,
+	}
+	if e.state == Cooldown {
+		st.Until = e.until
+	}
+	return st
+}

@@ -1,0 +1,106 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/marsevilspirit/deimos-client/internal/endpoints"
+)
+
+// attemptTripper sits between retryablehttp and the real round tripper. Each
+// RoundTrip is one attempt of a call: it gets its own timeout, it is hedged
+// when the call is a safe read, and its latency and failure feed the
+// endpoint's health score.
+type attemptTripper struct {
+	t    *Transport
+	next http.RoundTripper
+}
+
+// errAttemptTimeout is the cancellation cause of an attempt's own deadline.
+var errAttemptTimeout = ErrAttemptTimeout
+
+func (a *attemptTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	c := callFrom(req.Context())
+	if c == nil {
+		return a.next.RoundTrip(req)
+	}
+	if c.req.Class == Safe && !a.t.cfg.DisableHedging && a.t.set.Len() > 1 {
+		return a.hedged(c, req)
+	}
+	return a.single(c, req)
+}
+
+// single sends one attempt to c.ep.
+func (a *attemptTripper) single(c *call, req *http.Request) (*http.Response, error) {
+	ep := c.ep
+	parent := req.Context()
+	var actx context.Context
+	var cancel context.CancelFunc
+	var headerTimer *time.Timer
+	if c.req.Class == LongPoll {
+		// Only the wait for the headers is bounded; the event may take minutes.
+		var cancelCause context.CancelCauseFunc
+		actx, cancelCause = context.WithCancelCause(parent)
+		cancel = func() { cancelCause(context.Canceled) }
+		headerTimer = time.AfterFunc(a.t.cfg.RequestTimeout, func() { cancelCause(errAttemptTimeout) })
+	} else {
+		actx, cancel = context.WithTimeoutCause(parent, a.t.cfg.RequestTimeout, errAttemptTimeout)
+	}
+	ep.Begin()
+	start := time.Now()
+	resp, err := a.next.RoundTrip(req.WithContext(actx))
+	elapsed := time.Since(start)
+	if headerTimer != nil {
+		headerTimer.Stop()
+	}
+	if err != nil {
+		err = a.attemptFailed(ep, actx, parent, err)
+		cancel()
+		ep.End()
+		return nil, err
+	}
+	if c.req.Class != LongPoll {
+		ep.ObserveLatency(elapsed)
+	}
+	resp.Body = newAttemptBody(resp.Body, cancel, ep)
+	return resp, nil
+}
+
+// attemptFailed names the error of an attempt that got no response and
+// records it against ep, unless the caller's context ended (not ep's fault).
+func (a *attemptTripper) attemptFailed(ep *endpoints.Endpoint, actx, parent context.Context, err error) error {
+	if parent.Err() != nil {
+		return err
+	}
+	if context.Cause(actx) == errAttemptTimeout {
+		err = fmt.Errorf("%w (%s)", ErrAttemptTimeout, a.t.cfg.RequestTimeout)
+	}
+	a.t.set.Failure(ep, err, true)
+	return err
+}
+
+// attemptBody ends the attempt (its context and its in-flight mark) when the
+// body is closed, so the attempt timeout also bounds reading the body.
+type attemptBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+	ep     *endpoints.Endpoint
+	ended  atomic.Bool
+}
+
+func newAttemptBody(rc io.ReadCloser, cancel context.CancelFunc, ep *endpoints.Endpoint) *attemptBody {
+	return &attemptBody{ReadCloser: rc, cancel: cancel, ep: ep}
+}
+
+func (b *attemptBody) Close() error {
+	err := b.ReadCloser.Close()
+	if !b.ended.Swap(true) {
+		b.cancel()
+		b.ep.End()
+	}
+	return err
+}

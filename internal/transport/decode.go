@@ -1,0 +1,210 @@
+package transport
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// drainMax is how much of an unread body is consumed so the connection can be
+// reused; a longer rest is cheaper to drop with the connection.
+const drainMax = 4 << 10
+
+// errorBodyMax bounds how much of an error body is read: server JSON errors
+// are small, and anything else is only quoted in a snippet.
+const errorBodyMax = 64 << 10
+
+// handle is the retryablehttp response handler: it decodes one answer into
+// c.out and c.result, or returns the classified error. It always closes the
+// body, draining a short rest first so keep-alive connections are reused.
+func (c *call) handle(resp *http.Response) error {
+	defer closeBody(resp.Body)
+	ep := c.ep
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if c.req.Class == Unsafe {
+			c.sent = true // applied, whatever happens to the body
+		}
+		r := &Response{
+			StatusCode: resp.StatusCode,
+			Index:      headerUint(resp.Header, "X-Deimos-Index"),
+			RaftIndex:  headerUint(resp.Header, "X-Raft-Index"),
+			RaftTerm:   headerUint(resp.Header, "X-Raft-Term"),
+			Endpoint:   ep.URL(),
+		}
+		empty, err := decodeBody(resp.Body, c.out, c.t.cfg.MaxResponseBytes)
+		if err == nil && empty && c.out != nil && c.req.Class != LongPoll && !isRaw(c.out) {
+			err = errEmptyBody
+		}
+		if err != nil {
+			re := c.responseError(resp.StatusCode, err, "")
+			if re.retry {
+				c.t.set.Failure(ep, re, false)
+			}
+			c.failure = re
+			return re
+		}
+		r.Empty = empty
+		c.result = r
+		ep.ObserveSuccess()
+		return nil
+	}
+	err := c.decodeError(resp)
+	c.failure = err
+	return err
+}
+
+var errEmptyBody = errors.New("empty body")
+
+func isRaw(out any) bool {
+	_, ok := out.(*[]byte)
+	return ok
+}
+
+// decodeBody decodes the first JSON value of body into out (or copies the raw
+// body into a *[]byte), reading at most max bytes. It reports an empty body
+// (only whitespace) without error: the caller decides if that is allowed.
+func decodeBody(body io.Reader, out any, max int64) (empty bool, err error) {
+	lr := &capReader{r: body, left: max}
+	if raw, ok := out.(*[]byte); ok {
+		b, err := io.ReadAll(lr)
+		if err != nil {
+			return false, err
+		}
+		*raw = b
+		return len(b) == 0, nil
+	}
+	dec := json.NewDecoder(lr)
+	if out == nil {
+		var discard struct{}
+		out = &discard
+	}
+	if err := dec.Decode(out); err != nil {
+		if err == io.EOF {
+			return true, nil
+		}
+		if lr.over {
+			return false, ErrResponseTooLarge
+		}
+		if err == io.ErrUnexpectedEOF {
+			return false, errTruncated
+		}
+		return false, err
+	}
+	return false, nil
+}
+
+var errTruncated = errors.New("truncated JSON body")
+
+// decodeError turns a non-2xx answer into an error: the server's JSON error
+// when the body starts with one, else a ResponseError naming the status.
+func (c *call) decodeError(resp *http.Response) error {
+	ep := c.ep
+	buf, readErr := io.ReadAll(io.LimitReader(resp.Body, errorBodyMax))
+	var wire struct {
+		ErrorCode int    `json:"errorCode"`
+		Message   string `json:"message"`
+		Cause     string `json:"cause"`
+		Index     uint64 `json:"index"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(buf))
+	if err := dec.Decode(&wire); err == nil && wire.ErrorCode != 0 {
+		// The store answered: the endpoint works; the request was refused.
+		ep.ObserveSuccess()
+		return &Error{
+			Code:     wire.ErrorCode,
+			Message:  wire.Message,
+			Cause:    wire.Cause,
+			Index:    wire.Index,
+			Op:       c.req.Op,
+			Key:      c.req.Key,
+			Endpoint: ep.URL(),
+		}
+	}
+	if readErr != nil && len(buf) == 0 {
+		// The connection broke while reading the error: a failed exchange.
+		re := c.responseError(resp.StatusCode, readErr, "")
+		re.retry = true
+		if c.req.Class == Unsafe && resp.StatusCode >= 500 {
+			c.sent = true
+		}
+		c.t.set.Failure(ep, re, false)
+		return re
+	}
+	re := c.responseError(resp.StatusCode, nil, string(buf))
+	if resp.StatusCode >= 500 {
+		re.Kind = ErrServerUnavailable
+		re.retry = true
+		if c.req.Class == Unsafe {
+			c.sent = true // a timed-out write may still be applied (§13.4)
+		}
+		c.t.set.Failure(ep, re, false)
+	}
+	return re
+}
+
+// responseError builds a ResponseError; kind follows from err.
+func (c *call) responseError(status int, err error, body string) *ResponseError {
+	re := &ResponseError{
+		Op: c.req.Op, Key: c.req.Key, Endpoint: c.ep.URL(),
+		StatusCode: status,
+		Snippet:    clip(body),
+		Kind:       ErrMalformedResponse,
+		Err:        err,
+	}
+	if errors.Is(err, ErrResponseTooLarge) {
+		re.Kind, re.Err = ErrResponseTooLarge, nil
+		return re
+	}
+	// Broken or truncated bodies may come from one sick node: another
+	// endpoint may answer properly.
+	re.retry = err != nil
+	return re
+}
+
+// capReader reads at most left bytes and then fails with ErrResponseTooLarge,
+// so a huge body costs bounded memory.
+type capReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// Is there more? One byte tells.
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			c.over = true
+			return 0, ErrResponseTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// closeBody drains a short rest of body and closes it.
+func closeBody(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainMax))
+	_ = body.Close()
+}
+
+func headerUint(h http.Header, key string) uint64 {
+	v := h[key]
+	if len(v) == 0 {
+		return 0
+	}
+	n, err := strconv.ParseUint(v[0], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}

@@ -1,0 +1,211 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/marsevilspirit/deimos-client/internal/endpoints"
+)
+
+// call is the state of one Do across its attempts. Only the goroutine running
+// Do touches it (hedge goroutines report through their own state).
+type call struct {
+	t     *Transport
+	req   *Request
+	out   any
+	ctx   context.Context // the caller's context, carrying the call itself
+	ep    *endpoints.Endpoint
+	tries int
+
+	result  *Response
+	failure error           // error of the last attempt, already classified
+	errs    []EndpointError // last error of each endpoint that failed
+	sent    bool            // a write may have reached a server
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *call {
+	c, _ := ctx.Value(callKey{}).(*call)
+	return c
+}
+
+// Do sends req and, on a 2xx answer with a body, decodes the first JSON value
+// into out (ignored when nil; a *[]byte receives the raw body instead). Non-2xx
+// answers become errors (*Error for server JSON errors).
+func (t *Transport) Do(ctx context.Context, req *Request, out any) (*Response, error) {
+	if t.closed.Load() {
+		return nil, ErrClosed
+	}
+	if err := t.check(req); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &RequestError{Op: req.Op, Key: req.Key, Err: err}
+	}
+	c := &call{t: t, req: req, out: out}
+	c.ctx = context.WithValue(ctx, callKey{}, c)
+	c.ep = t.set.Pick(nil)
+	hreq, err := t.newHTTPRequest(c, c.ep.URL())
+	if err != nil {
+		return nil, &RequestError{Op: req.Op, Key: req.Key, Endpoint: c.ep.URL(), Err: err}
+	}
+	hreq.SetResponseHandler(c.handle)
+	resp, err := t.rc.Do(hreq)
+	if err == nil {
+		// c.handle decoded and closed the body.
+		_ = resp
+		return c.result, nil
+	}
+	if resp != nil {
+		resp.Body.Close()
+	}
+	return nil, c.finalError(err)
+}
+
+func (t *Transport) check(req *Request) error {
+	if req == nil {
+		return errors.New("deimos: nil request")
+	}
+	if !validMethod(req.Method) {
+		return fmt.Errorf("deimos: %s %s: unsupported method %q", req.Op, clip(req.Key), clip(req.Method))
+	}
+	if !validPath(req.Path) {
+		return fmt.Errorf("deimos: %s %s: invalid request path %q", req.Op, clip(req.Key), clip(req.Path))
+	}
+	if req.Class > LongPoll {
+		return fmt.Errorf("deimos: %s %s: unknown request class %d", req.Op, clip(req.Key), req.Class)
+	}
+	return nil
+}
+
+// note remembers err as the last error of endpoint ep.
+func (c *call) note(ep *endpoints.Endpoint, err error) {
+	for i := range c.errs {
+		if c.errs[i].Endpoint == ep.URL() {
+			c.errs[i].Err = err
+			return
+		}
+	}
+	c.errs = append(c.errs, EndpointError{Endpoint: ep.URL(), Err: err})
+}
+
+// finalError turns the outcome of the last attempt into what Do returns.
+func (c *call) finalError(err error) error {
+	r := c.req
+	if c.t.closed.Load() && c.failure == nil {
+		return ErrClosed
+	}
+	if ctxErr := c.ctx.Err(); ctxErr != nil {
+		switch {
+		case r.Class == Safe:
+			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs, Cause: ctxErr}
+		case r.Class == Unsafe && c.sent:
+			return &UnknownOutcomeError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: ctxErr}
+		case r.Class == Unsafe && len(c.errs) > 0:
+			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs, Cause: ctxErr}
+		default:
+			return &RequestError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: ctxErr}
+		}
+	}
+	f := c.failure
+	if f == nil {
+		// retryablehttp failed before or between attempts (e.g. PrepareRetry).
+		f = &RequestError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: err}
+	}
+	if errors.Is(f, ErrClosed) {
+		return ErrClosed
+	}
+	var se *Error
+	if errors.As(f, &se) {
+		return f
+	}
+	switch r.Class {
+	case Safe:
+		if retryableRead(f) {
+			// Only reachable when attempts ran out.
+			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs}
+		}
+		return f
+	case Unsafe:
+		if c.sent {
+			return &UnknownOutcomeError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: f}
+		}
+		if neverReached(f) {
+			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs}
+		}
+		return f
+	}
+	return f
+}
+
+// maxUnsafeTries bounds how often a write that never reached any server is
+// re-sent before giving up (it is known not to be applied then).
+func (c *call) maxUnsafeTries() int { return max(3, 2*c.t.set.Len()) }
+
+// checkRetry is retryablehttp's CheckRetry: it decides, by request class,
+// whether the failed attempt may be repeated on another endpoint.
+func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	c := callFrom(ctx)
+	if c == nil || err == nil {
+		// A response without error goes to the response handler, which
+		// decodes and classifies it; its error comes back here.
+		return false, nil
+	}
+	c.failure = c.attemptError(err)
+	f := c.failure
+	if c.req.Class == Unsafe && !isResponseError(f) && !neverReached(f) {
+		// Sent, or maybe sent: whatever happens next, this write must not be
+		// repeated. (The response handler sets sent for answers that imply it.)
+		c.sent = true
+	}
+	if t.closed.Load() || ctx.Err() != nil {
+		return false, nil
+	}
+	switch c.req.Class {
+	case Safe:
+		return retryableRead(f), nil
+	case Unsafe:
+		return !c.sent && neverReached(f) && c.tries+1 < c.maxUnsafeTries(), nil
+	}
+	return false, nil
+}
+
+// attemptError names a transport error with the request and endpoint, and
+// records it against the endpoint. Errors from the response handler arrive
+// already classified.
+func (c *call) attemptError(err error) error {
+	var re *ResponseError
+	var se *Error
+	var qe *RequestError
+	if errors.As(err, &re) || errors.As(err, &se) || errors.As(err, &qe) {
+		return err
+	}
+	e := &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: c.ep.URL(), Err: unwrapURLError(err)}
+	if c.ctx.Err() == nil {
+		c.note(c.ep, e)
+	}
+	return e
+}
+
+// prepareRetry is retryablehttp's PrepareRetry: the next attempt goes to
+// another endpoint.
+func (t *Transport) prepareRetry(req *http.Request) error {
+	c := callFrom(req.Context())
+	if c == nil {
+		return nil
+	}
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	c.tries++
+	c.ep = t.set.Pick(c.ep)
+	c.failure = nil
+	u := *req.URL
+	u.Scheme, u.Host = c.ep.Scheme(), c.ep.Host()
+	req.URL = &u
+	req.Host = u.Host
+	return nil
+}

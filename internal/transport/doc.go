@@ -1,0 +1,23 @@
+// Package transport carries every HTTP exchange between the client and a
+// Deimos cluster: one call path, Transport.Do, for reads, writes and watches.
+//
+// Do picks an endpoint (see internal/endpoints), builds the request (GET and
+// DELETE parameters in the query, PUT and POST parameters as a form body),
+// sends it with a per-attempt timeout, decodes only the first JSON value of
+// the answer (the server may append text after it), maps errors, and feeds the
+// outcome back into the endpoint's health score.
+//
+// Failures are handled by the request's Class:
+//
+//   - Safe reads are retried on other endpoints with backoff until the
+//     context ends (then *ClusterError, matching ErrClusterUnavailable), and
+//     are hedged: a read that has not answered within a high percentile of
+//     its endpoint's recent latency is also sent to another healthy endpoint,
+//     and the first answer wins.
+//   - Unsafe writes are re-sent only when they provably never reached a
+//     server (connection refused, DNS, TLS handshake); any other failure
+//     returns an *UnknownOutcomeError matching ErrUnknownOutcome.
+//   - LongPoll watches are attempted once; the watch loop retries.
+//
+// Retrying is built on go-retryablehttp (CheckRetry, Backoff, PrepareRetry).
+package transport

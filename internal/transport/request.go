@@ -1,0 +1,127 @@
+package transport
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Class says how a request may be retried.
+type Class uint8
+
+const (
+	// Safe requests (GET without wait) are retried on other endpoints until the
+	// context ends, and may be hedged.
+	Safe Class = iota
+	// Unsafe requests (every write) are re-sent only when they provably never
+	// reached a server; otherwise the error matches ErrUnknownOutcome.
+	Unsafe
+	// LongPoll requests (watches) have no per-attempt timeout once the 200
+	// header arrived, are never hedged, and are attempted once: the watch loop
+	// owns retrying.
+	LongPoll
+)
+
+// String returns "safe", "unsafe" or "longpoll".
+func (c Class) String() string {
+	switch c {
+	case Safe:
+		return "safe"
+	case Unsafe:
+		return "unsafe"
+	case LongPoll:
+		return "longpoll"
+	}
+	return "class(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Request describes one logical operation; the transport turns it into HTTP attempts.
+type Request struct {
+	Op     string     // operation name for errors and logs, e.g. "set", "compareAndSwap"
+	Method string     // GET, PUT, POST or DELETE
+	Key    string     // normalised key, e.g. "/a/b", for messages only
+	Path   string     // escaped URL path, e.g. "/keys/a/b" or "/machines"
+	Params url.Values // GET and DELETE: query string; PUT and POST: form body
+	Class  Class
+}
+
+// Response is the protocol metadata of a successful answer.
+type Response struct {
+	StatusCode int
+	Index      uint64 // X-Deimos-Index; 0 when absent (watch responses have none)
+	RaftIndex  uint64
+	RaftTerm   uint64
+	Endpoint   string // the endpoint that answered
+	Empty      bool   // a 200 with an empty body (a watch the server ended without event)
+}
+
+const formContentType = "application/x-www-form-urlencoded"
+
+// hasBody reports whether the method carries its parameters in a form body;
+// the server ignores bodies on GET and DELETE.
+func hasBody(method string) bool {
+	return method == http.MethodPut || method == http.MethodPost
+}
+
+// newHTTPRequest builds the first attempt of req against the endpoint base URL.
+func (t *Transport) newHTTPRequest(c *call, base string) (*retryablehttp.Request, error) {
+	var target string
+	var body any
+	if hasBody(c.req.Method) {
+		target = base + c.req.Path
+		if len(c.req.Params) > 0 {
+			body = []byte(c.req.Params.Encode())
+		}
+	} else if len(c.req.Params) > 0 {
+		target = base + c.req.Path + "?" + c.req.Params.Encode()
+	} else {
+		target = base + c.req.Path
+	}
+	r, err := retryablehttp.NewRequestWithContext(c.ctx, c.req.Method, target, body)
+	if err != nil {
+		return nil, err
+	}
+	if t.userAgent != nil {
+		r.Header["User-Agent"] = t.userAgent
+	}
+	if hasBody(c.req.Method) {
+		r.Header["Content-Type"] = formContentTypeHeader
+	}
+	return r, nil
+}
+
+var formContentTypeHeader = []string{formContentType}
+
+// validMethod reports whether the server's key API knows the method.
+func validMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodHead:
+		return true
+	}
+	return false
+}
+
+// validPath refuses paths that would make the server redirect (§2) or address
+// something outside the API.
+func validPath(p string) bool {
+	if p == "" || p[0] != '/' || strings.Contains(p, "//") || strings.ContainsAny(p, "?#") {
+		return false
+	}
+	rest := p
+	for rest != "" {
+		rest = rest[1:] // drop the leading '/'
+		seg := rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			seg, rest = rest[:i], rest[i:]
+		} else {
+			rest = ""
+		}
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,246 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/marsevilspirit/deimos-client/internal/endpoints"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultRequestTimeout   = 3 * time.Second
+	DefaultDialTimeout      = 1 * time.Second
+	DefaultMaxResponseBytes = 64 << 20
+	DefaultUserAgent        = "deimos-client-go"
+)
+
+// Config configures a Transport. Zero values mean defaults.
+type Config struct {
+	Endpoints        []string
+	HTTPClient       *http.Client // used as is when set (TLSConfig and DialTimeout ignored)
+	TLSConfig        *tls.Config
+	RequestTimeout   time.Duration // per attempt; default 3 s
+	DialTimeout      time.Duration // default 1 s
+	RetryBackoff     func(attempt int) time.Duration
+	AutoSyncInterval time.Duration // 0: no periodic /machines refresh
+	Logger           *slog.Logger  // nil: no logging
+	MaxResponseBytes int64         // default 64 MiB
+	UserAgent        string
+	DisableHedging   bool
+}
+
+// tuning holds knobs tests adjust; the defaults suit real clusters.
+type tuning struct {
+	hedgeFloor   time.Duration // never hedge sooner than this
+	hedgeCap     time.Duration // never wait longer than this before hedging
+	hedgeDefault time.Duration // hedge delay of an endpoint without latency samples
+	endpoints    endpoints.Options
+}
+
+func defaultTuning(requestTimeout time.Duration) tuning {
+	hedgeCap := min(time.Second, requestTimeout/2)
+	return tuning{
+		hedgeFloor:   15 * time.Millisecond,
+		hedgeCap:     hedgeCap,
+		hedgeDefault: min(50*time.Millisecond, hedgeCap),
+	}
+}
+
+// Transport carries every HTTP exchange with the cluster. It is safe for
+// concurrent use.
+type Transport struct {
+	cfg       Config
+	tune      tuning
+	set       *endpoints.Set
+	hc        *http.Client      // attempts go through attemptTripper
+	base      http.RoundTripper // the real round tripper, for CloseIdleConnections
+	rc        *retryablehttp.Client
+	userAgent []string
+
+	closed atomic.Bool
+	ctx    context.Context // ends background work on Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // auto-sync and hedge goroutines
+	mu     sync.Mutex     // orders wg.Add against Close
+	done   bool           // guarded by mu
+}
+
+// New validates cfg and builds a Transport. It starts background work only for auto-sync.
+func New(cfg Config) (*Transport, error) {
+	return newTransport(cfg, nil)
+}
+
+func newTransport(cfg Config, tune *tuning) (*Transport, error) {
+	if cfg.RequestTimeout < 0 || cfg.DialTimeout < 0 || cfg.MaxResponseBytes < 0 || cfg.AutoSyncInterval < 0 {
+		return nil, errors.New("deimos: negative timeout, interval or size in configuration")
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.MaxResponseBytes == 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	t := &Transport{cfg: cfg, userAgent: []string{cfg.UserAgent}}
+	if tune != nil {
+		t.tune = *tune
+	} else {
+		t.tune = defaultTuning(cfg.RequestTimeout)
+	}
+	epOpts := t.tune.endpoints
+	epOpts.Probe = t.probe
+	if epOpts.ProbeTimeout == 0 {
+		epOpts.ProbeTimeout = cfg.RequestTimeout
+	}
+	epOpts.Logger = cfg.Logger
+	set, err := endpoints.New(cfg.Endpoints, epOpts)
+	if err != nil {
+		return nil, fmt.Errorf("deimos: %w", err)
+	}
+	t.set = set
+	t.ctx, t.cancel = context.WithCancel(context.Background())
+	t.base, t.hc = t.buildHTTPClient()
+	t.rc = t.buildRetryClient()
+	if cfg.AutoSyncInterval > 0 {
+		t.goBackground(t.autoSync)
+	}
+	return t, nil
+}
+
+// buildHTTPClient wraps the configured or a fresh keep-alive transport with
+// the attempt round tripper (per-attempt timeout, hedging, health feedback).
+func (t *Transport) buildHTTPClient() (http.RoundTripper, *http.Client) {
+	var hc http.Client
+	var base http.RoundTripper
+	if t.cfg.HTTPClient != nil {
+		hc = *t.cfg.HTTPClient
+		base = hc.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+	} else {
+		dialer := &net.Dialer{Timeout: t.cfg.DialTimeout, KeepAlive: 30 * time.Second}
+		tr := &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         dialer.DialContext,
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: t.cfg.RequestTimeout,
+		}
+		if t.cfg.TLSConfig != nil {
+			tr.TLSClientConfig = t.cfg.TLSConfig.Clone()
+		}
+		base = tr
+	}
+	if hc.CheckRedirect == nil {
+		// The server redirects only unclean paths, which this client never
+		// builds; following would re-send writes somewhere unexpected.
+		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	// attemptTripper deliberately has no CloseIdleConnections: retryablehttp
+	// calls it after every failed request, which would make a healthy
+	// workload redial after a single error.
+	hc.Transport = &attemptTripper{t: t, next: base}
+	return base, &hc
+}
+
+// goBackground runs f in a goroutine that Close waits for; it reports false
+// when the transport is already closed.
+func (t *Transport) goBackground(f func()) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return false
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// Endpoints reports each endpoint's state for observability.
+func (t *Transport) Endpoints() []EndpointStatus {
+	snap := t.set.Snapshot()
+	out := make([]EndpointStatus, len(snap))
+	for i, s := range snap {
+		out[i] = EndpointStatus{
+			URL:       s.URL,
+			State:     s.State.String(),
+			Score:     s.Score,
+			Latency:   s.Latency,
+			Failures:  s.Failures,
+			LastError: s.LastErr,
+			Seed:      s.Seed,
+			InFlight:  s.InFlight,
+		}
+	}
+	return out
+}
+
+// EndpointStatus is a read-only view of one endpoint.
+type EndpointStatus struct {
+	URL       string
+	State     string // "healthy", "cooldown", "probing"
+	Score     float64
+	Latency   time.Duration // EWMA
+	Failures  int           // consecutive
+	LastError error
+	Seed      bool  // given by the user, never forgotten
+	InFlight  int64 // requests in flight
+}
+
+// Close stops background work and closes idle connections. Do after Close
+// returns ErrClosed. It is idempotent.
+func (t *Transport) Close() error {
+	if t.closed.Swap(true) {
+		return nil
+	}
+	t.mu.Lock()
+	t.done = true
+	t.mu.Unlock()
+	t.cancel()
+	t.set.Close()
+	t.wg.Wait()
+	if ci, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+	return nil
+}
+
+// probe checks that an endpoint answers HTTP at all (HEAD /machines works
+// without quorum), before it takes traffic again after a cool-down.
+func (t *Transport) probe(ctx context.Context, base string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, base+"/machines", nil)
+	if err != nil {
+		return err
+	}
+	req.Header["User-Agent"] = t.userAgent
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("probe: status %d", resp.StatusCode)
+	}
+	return nil
+}
