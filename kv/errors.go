@@ -11,6 +11,14 @@ import (
 // with errors.Is against the sentinels below.
 type Error = transport.Error
 
+// ClusterError is the error behind ErrClusterUnavailable: the request, the
+// context error if it ended, and each endpoint's last error.
+type ClusterError = transport.ClusterError
+
+// UnknownOutcomeError is the error behind ErrUnknownOutcome: the write, the
+// endpoint and what went wrong after it was sent.
+type UnknownOutcomeError = transport.UnknownOutcomeError
+
 // Client-side input errors. No request is sent when an operation returns one.
 var (
 	// ErrInvalidKey: the key is empty, has a "." or ".." segment, control

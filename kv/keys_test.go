@@ -2,8 +2,10 @@ package kv_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -122,4 +124,16 @@ func FuzzCleanKey(f *testing.F) {
 			t.Fatalf("segment count changed: %q -> %q", clean, path)
 		}
 	})
+}
+
+func TestNode_StringIsReadable(t *testing.T) {
+	exp := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	n := &kv.Node{Key: "/d", Dir: true, ModifiedIndex: 3, CreatedIndex: 2, Nodes: []*kv.Node{
+		{Key: "/d/a", Value: "x\n", TTL: 5, Expiration: &exp, ModifiedIndex: 3, CreatedIndex: 3},
+	}}
+	assert.Equal(t, `{Key:/d Dir:true ModifiedIndex:3 CreatedIndex:2 Nodes:[{Key:/d/a Value:"x\n" TTL:5 Expiration:2026-01-02T03:04:05Z ModifiedIndex:3 CreatedIndex:3}]}`, n.String())
+	resp := &kv.Response{Action: "get", Node: n}
+	assert.Contains(t, fmt.Sprintf("%+v", resp), "Key:/d/a", "nested nodes print through String")
+	var nilNode *kv.Node
+	assert.Equal(t, "<nil>", nilNode.String())
 }

@@ -280,6 +280,12 @@ func setBool(q url.Values, name string, v bool) {
 
 // do sends one request and turns the answer into a Response.
 func (k *KV) do(ctx context.Context, op, method, clean string, q url.Values, class transport.Class) (*Response, error) {
+	resp, _, err := k.send(ctx, op, method, clean, q, class)
+	return resp, err
+}
+
+// send is do that also reports the endpoint that answered.
+func (k *KV) send(ctx context.Context, op, method, clean string, q url.Values, class transport.Class) (*Response, string, error) {
 	req := &transport.Request{
 		Op:     op,
 		Method: method,
@@ -291,13 +297,13 @@ func (k *KV) do(ctx context.Context, op, method, clean string, q url.Values, cla
 	resp := new(Response)
 	meta, err := k.doer.Do(ctx, req, resp)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if meta.Empty || resp.Node == nil {
-		return nil, fmt.Errorf("kv: %s %s on %s: %w: no node in the answer", op, clean, meta.Endpoint, ErrMalformedResponse)
+		return nil, "", fmt.Errorf("kv: %s %s on %s: %w: no node in the answer", op, clean, meta.Endpoint, ErrMalformedResponse)
 	}
 	resp.Index, resp.RaftIndex, resp.RaftTerm = meta.Index, meta.RaftIndex, meta.RaftTerm
-	return resp, nil
+	return resp, meta.Endpoint, nil
 }
 
 func optionError(op, key string, err error) error {

@@ -36,12 +36,12 @@ func (k *KV) List(ctx context.Context, dir string, opts ...ListOption) (*Respons
 	if p.sorted {
 		q = url.Values{"sorted": {"true"}}
 	}
-	resp, err := k.do(ctx, op, http.MethodGet, clean, q, transport.Safe)
+	resp, endpoint, err := k.send(ctx, op, http.MethodGet, clean, q, transport.Safe)
 	if err != nil {
 		return nil, err
 	}
 	if !resp.Node.Dir {
-		return nil, &Error{Code: 104, Message: "Not a directory", Cause: clean, Index: resp.Index, Op: op, Key: clean}
+		return nil, &Error{Code: 104, Message: "Not a directory", Cause: clean, Index: resp.Index, Op: op, Key: clean, Endpoint: endpoint}
 	}
 	if p.numeric {
 		SortByCreation(resp.Node.Nodes)

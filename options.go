@@ -1,0 +1,129 @@
+package deimos
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/marsevilspirit/deimos-client/internal/transport"
+)
+
+// Option configures a Client.
+type Option func(*settings)
+
+type settings struct {
+	cfg transport.Config
+	err error // the first invalid option
+}
+
+func (s *settings) fail(format string, args ...any) {
+	if s.err == nil {
+		s.err = fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+}
+
+// WithEndpoints sets the client URLs of the cluster's nodes, e.g.
+// "http://127.0.0.1:4001". They seed the member list, which the client keeps
+// refreshing from the cluster; seeds are never forgotten. Without it the
+// client uses DefaultEndpoint.
+func WithEndpoints(endpoints ...string) Option {
+	return func(s *settings) { s.cfg.Endpoints = append([]string(nil), endpoints...) }
+}
+
+// WithHTTPClient sends requests through hc. WithTLSConfig and WithDialTimeout
+// are then ignored: configure hc's transport instead.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(s *settings) {
+		if hc == nil {
+			s.fail("nil HTTP client")
+			return
+		}
+		s.cfg.HTTPClient = hc
+	}
+}
+
+// WithTLSConfig sets the TLS configuration for https endpoints, including
+// client certificates (tls.Config.Certificates) and private CAs (RootCAs).
+func WithTLSConfig(cfg *tls.Config) Option {
+	return func(s *settings) { s.cfg.TLSConfig = cfg }
+}
+
+// WithRequestTimeout bounds each attempt (not the whole call, which the
+// context bounds). The default, 3 s, is well under the server's own 10 s
+// timeout, so a node without quorum is left for another in time.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(s *settings) {
+		if d <= 0 {
+			s.fail("request timeout %v must be positive", d)
+			return
+		}
+		s.cfg.RequestTimeout = d
+	}
+}
+
+// WithDialTimeout bounds connection set-up (default 1 s).
+func WithDialTimeout(d time.Duration) Option {
+	return func(s *settings) {
+		if d <= 0 {
+			s.fail("dial timeout %v must be positive", d)
+			return
+		}
+		s.cfg.DialTimeout = d
+	}
+}
+
+// WithRetryBackoff sets the pause before retry number attempt (1-based) of a
+// request that may be retried.
+func WithRetryBackoff(backoff func(attempt int) time.Duration) Option {
+	return func(s *settings) {
+		if backoff == nil {
+			s.fail("nil retry backoff")
+			return
+		}
+		s.cfg.RetryBackoff = backoff
+	}
+}
+
+// WithAutoSync refreshes the member list from the cluster every interval; 0
+// turns it off.
+func WithAutoSync(interval time.Duration) Option {
+	return func(s *settings) {
+		if interval < 0 {
+			s.fail("auto-sync interval %v must not be negative", interval)
+			return
+		}
+		s.cfg.AutoSyncInterval = interval
+	}
+}
+
+// WithLogger makes the client log retries, failovers and endpoint health
+// changes to logger. By default it logs nothing.
+func WithLogger(logger *slog.Logger) Option {
+	return func(s *settings) { s.cfg.Logger = logger }
+}
+
+// WithMaxResponseBytes caps the size of a response body (default 64 MiB);
+// larger answers fail with ErrResponseTooLarge.
+func WithMaxResponseBytes(n int64) Option {
+	return func(s *settings) {
+		if n <= 0 {
+			s.fail("max response bytes %d must be positive", n)
+			return
+		}
+		s.cfg.MaxResponseBytes = n
+	}
+}
+
+// WithUserAgent sets the User-Agent header of every request.
+func WithUserAgent(ua string) Option {
+	return func(s *settings) { s.cfg.UserAgent = ua }
+}
+
+// WithoutHedging turns off hedged reads: a slow GET is then never duplicated
+// to a second node, at the price of waiting up to one request timeout on a
+// hung node.
+func WithoutHedging() Option {
+	return func(s *settings) { s.cfg.DisableHedging = true }
+}
