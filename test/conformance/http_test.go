@@ -316,3 +316,5 @@ func (r reply) exactly(t testing.TB, status int, want result) {
 	r.ok(t, status)
 	require.Equal(t, line(t, want), string(r.body))
 }
+
+func itoa(i uint64) string { return strconv.FormatUint(i, 10) }

@@ -1,10 +1,13 @@
 package conformance
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -406,4 +409,26 @@ func TestKeys_LargeValueRoundTrips(t *testing.T) {
 	v := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
 	put(t, keys(k), form("value", v)).ok(t, http.StatusCreated)
 	require.Equal(t, v, *mustGet(t, k).Node.Value)
+}
+
+// §1: "Expect: 100-continue" is answered with 100 Continue and the request is
+// then handled normally.
+func TestKeys_ExpectContinueIsHonoured(t *testing.T) {
+	t.Parallel()
+	k := dir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	got100 := false
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{Got100Continue: func() { got100 = true }})
+	req := newRequest(ctx, t, call{method: "PUT", uri: keys(k), body: "value=v", contentType: formType})
+	req.Header.Set("Expect", "100-continue")
+	tr := transport.Clone()
+	tr.ExpectContinueTimeout = 5 * time.Second
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	require.True(t, got100, "the server sent 100 Continue")
+	require.Equal(t, "v", *mustGet(t, k).Node.Value)
 }

@@ -253,3 +253,18 @@ func TestTTL_UnreapedExpiredKeyStillCounts(t *testing.T) {
 	cr.storeError(t, http.StatusPreconditionFailed, 105, msgExists, k)
 	untilReaped(t, ep, k)
 }
+
+// §11.1: ttl is ceil((expiration − now)/1 s), computed when the response is
+// built: a fresh ttl=5 shows 5, and 1.2 s later a GET shows 4.
+func TestTTL_RemainingSecondsRoundUp(t *testing.T) {
+	t.Parallel()
+	k := dir(t)
+	res := put(t, keys(k, "ttl=5"), "value=a").ok(t, http.StatusCreated)
+	require.Equal(t, int64(5), res.Node.TTL)
+	exp := expiration(t, res.Node)
+	for time.Until(exp) > 3800*time.Millisecond {
+		time.Sleep(20 * time.Millisecond) // waiting for the clock, nothing to synchronise with
+	}
+	got := mustGet(t, k).Node
+	require.Equal(t, int64(4), got.TTL, "%v before expiration", time.Until(exp))
+}
