@@ -63,7 +63,7 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 	}
 	if err := c.Sync(ctx); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("deimos: connect: %w", err)
+		return nil, err
 	}
 	return c, nil
 }

@@ -1,0 +1,231 @@
+// Command basic walks through the key-value API of the Deimos client and
+// checks every answer; it exits with status 1 if anything is not as expected.
+//
+//	go run ./examples/basic
+//
+// It talks to the cluster in DEIMOS_ENDPOINTS (comma-separated URLs) when
+// set, otherwise to a 3-node cluster it starts in-process. On a real cluster
+// it works under a fresh /examples/basic-<time> directory and removes it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	deimos "github.com/marsevilspirit/deimos-client"
+	"github.com/marsevilspirit/deimos-client/kv"
+	"github.com/marsevilspirit/deimos-client/test/deimostest"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		os.Exit(1)
+	}
+	fmt.Println("OK: every step behaved as expected")
+}
+
+func run() error {
+	endpoints, stop, err := cluster()
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client, err := deimos.Connect(ctx, deimos.WithEndpoints(endpoints...))
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer client.Close()
+	for _, ep := range client.Endpoints() {
+		fmt.Printf("endpoint %s (%s)\n", ep.URL, ep.State)
+	}
+
+	root := "/examples/basic-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	defer func() {
+		cleanup, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = client.Delete(cleanup, root, deimos.WithRecursive())
+	}()
+	steps := []struct {
+		name string
+		run  func(context.Context, *deimos.Client, string) error
+	}{
+		{"set, get, delete", setGetDelete},
+		{"create and compare-and-swap", createAndCAS},
+		{"TTL", ttl},
+		{"directories", directories},
+		{"in-order keys", inOrder},
+		{"typed values", typed},
+	}
+	for _, s := range steps {
+		if err := s.run(ctx, client, root); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		fmt.Println("ok  ", s.name)
+	}
+	return nil
+}
+
+// cluster returns DEIMOS_ENDPOINTS, or starts an in-process cluster.
+func cluster() ([]string, func(), error) {
+	if env := os.Getenv("DEIMOS_ENDPOINTS"); env != "" {
+		var eps []string
+		for ep := range strings.SplitSeq(env, ",") {
+			if ep = strings.TrimSpace(ep); ep != "" {
+				eps = append(eps, ep)
+			}
+		}
+		return eps, func() {}, nil
+	}
+	c, err := deimostest.StartCluster(3)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start in-process cluster: %w", err)
+	}
+	fmt.Println("no DEIMOS_ENDPOINTS: started an in-process 3-node cluster")
+	return c.Endpoints(), c.Close, nil
+}
+
+func setGetDelete(ctx context.Context, c *deimos.Client, root string) error {
+	key := root + "/greeting"
+	set, err := c.Set(ctx, key, "hello")
+	if err != nil {
+		return err
+	}
+	if err := expect(set.Action == deimos.ActionSet && set.Node.Value == "hello", "set answered %+v", set); err != nil {
+		return err
+	}
+	got, err := c.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	if err := expect(got.Node.Value == "hello" && got.Index >= set.Index, "get answered %+v", got); err != nil {
+		return err
+	}
+	if _, err := c.Delete(ctx, key); err != nil {
+		return err
+	}
+	_, err = c.Get(ctx, key)
+	return expect(errors.Is(err, deimos.ErrKeyNotFound), "get after delete: %v", err)
+}
+
+func createAndCAS(ctx context.Context, c *deimos.Client, root string) error {
+	k := c.KV()
+	key := root + "/leader"
+	created, err := k.Create(ctx, key, "node-1")
+	if err != nil {
+		return err
+	}
+	_, err = k.Create(ctx, key, "node-2")
+	if err := expect(errors.Is(err, deimos.ErrNodeExist), "second create: %v", err); err != nil {
+		return err
+	}
+	_, err = k.CompareAndSwap(ctx, key, "node-2", kv.WithPrevValue("node-9"))
+	if err := expect(errors.Is(err, deimos.ErrTestFailed), "CAS on a wrong value: %v", err); err != nil {
+		return err
+	}
+	swapped, err := k.CompareAndSwap(ctx, key, "node-2", kv.WithPrevIndex(created.Node.ModifiedIndex))
+	if err != nil {
+		return err
+	}
+	if err := expect(swapped.PrevNode.Value == "node-1" && swapped.Node.Value == "node-2", "CAS answered %+v", swapped); err != nil {
+		return err
+	}
+	_, err = k.CompareAndDelete(ctx, key, kv.WithPrevValue("node-2"))
+	return err
+}
+
+func ttl(ctx context.Context, c *deimos.Client, root string) error {
+	key := root + "/session"
+	resp, err := c.Key(key).TTL(30*time.Second).Set(ctx, "alive")
+	if err != nil {
+		return err
+	}
+	if err := expect(resp.Node.Expiration != nil && resp.Node.TTL > 0 && resp.Node.TTL <= 30, "TTL answered %+v", resp.Node); err != nil {
+		return err
+	}
+	_, err = c.Set(ctx, key, "alive", deimos.WithTTL(time.Millisecond))
+	return expect(errors.Is(err, deimos.ErrInvalidTTL), "a 1 ms TTL must be refused: %v", err)
+}
+
+func directories(ctx context.Context, c *deimos.Client, root string) error {
+	dir := root + "/config"
+	if _, err := c.KV().Mkdir(ctx, dir); err != nil {
+		return err
+	}
+	for _, k := range []string{"b", "a", "sub/c"} {
+		if _, err := c.Set(ctx, dir+"/"+k, k); err != nil {
+			return err
+		}
+	}
+	tree, err := c.Get(ctx, dir, deimos.WithRecursive(), deimos.WithSorted())
+	if err != nil {
+		return err
+	}
+	n := tree.Node.Nodes
+	if err := expect(len(n) == 3 && n[0].Key == dir+"/a" && n[2].Dir && len(n[2].Nodes) == 1, "tree answered %v", tree.Node); err != nil {
+		return err
+	}
+	_, err = c.Delete(ctx, dir, deimos.WithDir())
+	if err := expect(errors.Is(err, deimos.ErrDirNotEmpty), "deleting a non-empty dir: %v", err); err != nil {
+		return err
+	}
+	_, err = c.Delete(ctx, dir, deimos.WithRecursive())
+	return err
+}
+
+func inOrder(ctx context.Context, c *deimos.Client, root string) error {
+	queue := root + "/queue"
+	jobs := []string{"first", "second", "third"}
+	for _, j := range jobs {
+		if _, err := c.KV().CreateInOrder(ctx, queue, j); err != nil {
+			return err
+		}
+	}
+	list, err := c.KV().List(ctx, queue, kv.WithNumericOrder())
+	if err != nil {
+		return err
+	}
+	if err := expect(len(list.Node.Nodes) == len(jobs), "queue holds %v", list.Node); err != nil {
+		return err
+	}
+	for i, n := range list.Node.Nodes {
+		if err := expect(n.Value == jobs[i], "queue position %d holds %q", i, n.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func typed(ctx context.Context, c *deimos.Client, root string) error {
+	type counter struct{ N int }
+	counters := kv.NewTyped[counter](c.KV(), nil)
+	key := root + "/visits"
+	for range 5 {
+		if _, err := counters.Update(ctx, key, func(old counter) (counter, error) {
+			old.N++
+			return old, nil
+		}); err != nil {
+			return err
+		}
+	}
+	got, err := counters.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	return expect(got.Value.N == 5, "counter is %d, want 5", got.Value.N)
+}
+
+func expect(ok bool, format string, args ...any) error {
+	if ok {
+		return nil
+	}
+	return fmt.Errorf("unexpected: "+format, args...)
+}
