@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,10 +86,23 @@ func (tg *target) endpoint() string {
 	return tg.endpoints[int(n)%len(tg.endpoints)]
 }
 
+// dirs remembers the prefix handed to each test, so that repeated calls in one
+// test agree and repeated runs of a test (-count=N) never share keys.
+var dirs struct {
+	sync.Mutex
+	byTest map[testing.TB]string
+	seq    int
+}
+
 // dir returns a key prefix that belongs to the calling test alone. Nothing else
-// in this run writes under it.
+// in this process writes under it.
 func dir(t testing.TB) string {
 	t.Helper()
+	dirs.Lock()
+	defer dirs.Unlock()
+	if d, ok := dirs.byTest[t]; ok {
+		return d
+	}
 	var b strings.Builder
 	for _, r := range t.Name() {
 		switch {
@@ -99,7 +114,13 @@ func dir(t testing.TB) string {
 			b.WriteByte('-')
 		}
 	}
-	return tgt.runPrefix + "/" + b.String()
+	if dirs.byTest == nil {
+		dirs.byTest = map[testing.TB]string{}
+	}
+	dirs.seq++
+	d := tgt.runPrefix + "/" + b.String() + "-" + strconv.Itoa(dirs.seq)
+	dirs.byTest[t] = d
+	return d
 }
 
 // inProcessOnly skips a test on a real target, with the reason why it cannot run there.
