@@ -37,9 +37,12 @@ func (s State) String() string {
 
 const (
 	ewmaWeight     = 0.2                    // weight of a new latency sample
-	decayTau       = 5 * time.Second        // an old score fades towards 0 so slow nodes are retried
+	decayTau       = time.Second            // an old score fades towards 0 so slow nodes are retried
 	failurePenalty = 100 * time.Millisecond // score added per consecutive failure
-	baseCost       = 100 * time.Microsecond // keeps in-flight load visible for fresh endpoints
+	// latencyResolution is the smallest latency difference selection cares
+	// about: below it, nodes count as equally fast and load alone decides, so
+	// the slowest of three nodes on a fast network is not starved.
+	latencyResolution = time.Millisecond
 )
 
 // Endpoint is one member URL with its health record. Its methods are safe for
@@ -189,7 +192,7 @@ func (e *Endpoint) HedgeDelay(lo, hi, def time.Duration) time.Duration {
 // score is the cost of sending one more request to e: lower is better.
 // Callers hold e.mu.
 func (e *Endpoint) score(now time.Time) float64 {
-	lat := e.decayed(now) + float64(baseCost) + float64(e.failures)*float64(failurePenalty)
+	lat := max(e.decayed(now), float64(latencyResolution)) + float64(e.failures)*float64(failurePenalty)
 	return lat * float64(1+e.inflight.Load())
 }
 

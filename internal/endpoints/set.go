@@ -191,7 +191,6 @@ func (s *Set) endCooldownLocked(e *Endpoint) State {
 func (s *Set) probe(e *Endpoint) {
 	defer s.probes.Done()
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.ProbeTimeout)
-	start := time.Now()
 	err := s.opts.Probe(ctx, e.url)
 	cancel()
 	e.mu.Lock()
@@ -203,7 +202,10 @@ func (s *Set) probe(e *Endpoint) {
 		e.state = Healthy
 		e.failures = 0
 		e.cooldowns.Reset()
-		e.sample(time.Since(start), time.Now())
+		// Latency from before the outage says nothing about the node now;
+		// start afresh so it gets its share of traffic back.
+		e.ewma = 0
+		e.lat = latencyWindow{}
 		s.log("endpoint healthy again", e.url, nil)
 		return
 	}

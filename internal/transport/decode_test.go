@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,4 +91,184 @@ func TestDo_PlainTextStatuses(t *testing.T) {
 	require.ErrorIs(t, err, ErrMalformedResponse)
 	assert.Contains(t, err.Error(), "405")
 	assert.Less(t, len(err.Error()), 600)
+}
+
+func putReq(key string, params map[string]string) *Request {
+	v := make(map[string][]string)
+	for k, x := range params {
+		v[k] = []string{x}
+	}
+	return &Request{Op: "set", Method: http.MethodPut, Key: key, Path: "/keys" + key, Params: v, Class: Unsafe}
+}
+
+func TestDo_BuildsQueryAndFormRequests(t *testing.T) {
+	type seen struct{ method, query, ctype, body, ua string }
+	got := make(chan seen, 4)
+	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.URL.RawQuery, r.Header.Get("Content-Type"), string(b), r.UserAgent()}
+		io.WriteString(w, `{"action":"x"}`)
+	}, func(c *Config) { c.UserAgent = "test-agent/1" })
+	ctx := context.Background()
+
+	_, err := tr.Do(ctx, putReq("/a", map[string]string{"value": "x;y&z", "prevExists": "false"}), nil)
+	require.NoError(t, err)
+	s := <-got
+	assert.Equal(t, seen{"PUT", "", "application/x-www-form-urlencoded", "prevExists=false&value=x%3By%26z", "test-agent/1"}, s)
+
+	del := &Request{Op: "delete", Method: http.MethodDelete, Key: "/a", Path: "/keys/a",
+		Params: map[string][]string{"prevValue": {"v"}}, Class: Unsafe}
+	_, err = tr.Do(ctx, del, nil)
+	require.NoError(t, err)
+	s = <-got
+	assert.Equal(t, "DELETE", s.method)
+	assert.Equal(t, "prevValue=v", s.query)
+	assert.Empty(t, s.body)
+
+	get := getReq("/a")
+	get.Params = map[string][]string{"recursive": {"true"}, "sorted": {"true"}}
+	_, err = tr.Do(ctx, get, nil)
+	require.NoError(t, err)
+	s = <-got
+	assert.Equal(t, "recursive=true&sorted=true", s.query)
+}
+
+func TestDo_GarbageBody(t *testing.T) {
+	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "this is not json <html>")
+	})
+	t.Run("write is unknown outcome", func(t *testing.T) {
+		_, err := tr.Do(context.Background(), putReq("/a", map[string]string{"value": "v"}), &wireResp{})
+		require.ErrorIs(t, err, ErrUnknownOutcome)
+		require.ErrorIs(t, err, ErrMalformedResponse)
+	})
+	t.Run("read retries until the context ends", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, err := tr.Do(ctx, getReq("/a"), &wireResp{})
+		require.ErrorIs(t, err, ErrClusterUnavailable)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "malformed")
+	})
+}
+
+func TestDo_EmptyBodyIsMalformedExceptForWatches(t *testing.T) {
+	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) {})
+	_, err := tr.Do(context.Background(), putReq("/a", nil), &wireResp{})
+	require.ErrorIs(t, err, ErrMalformedResponse)
+
+	watch := getReq("/a")
+	watch.Class = LongPoll
+	resp, err := tr.Do(context.Background(), watch, &wireResp{})
+	require.NoError(t, err)
+	assert.True(t, resp.Empty)
+}
+
+const okBody = `{"action":"set","node":{"key":"/a","value":"v","modifiedIndex":7}}` + "\n"
+
+// truncating answers 200 with half of okBody and cuts the connection.
+func truncating(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, okBody[:len(okBody)/2])
+	w.(http.Flusher).Flush()
+	panic(http.ErrAbortHandler)
+}
+
+func TestDo_TruncatedBody(t *testing.T) {
+	var n atomic.Int64
+	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			truncating(w, r)
+		}
+		io.WriteString(w, okBody)
+	})
+	t.Run("read is retried", func(t *testing.T) {
+		var out wireResp
+		_, err := tr.Do(context.Background(), getReq("/a"), &out)
+		require.NoError(t, err)
+		assert.Equal(t, "v", out.Node.Value)
+		assert.Equal(t, int64(2), n.Load())
+	})
+	t.Run("write is unknown outcome and sent once", func(t *testing.T) {
+		n.Store(0)
+		_, err := tr.Do(context.Background(), putReq("/a", map[string]string{"value": "v"}), &wireResp{})
+		require.ErrorIs(t, err, ErrUnknownOutcome)
+		require.ErrorIs(t, err, ErrMalformedResponse)
+		assert.Equal(t, int64(1), n.Load())
+	})
+}
+
+func TestDo_OversizeBodyIsBounded(t *testing.T) {
+	const limit = 64 << 10
+	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"action":"get","node":{"key":"/a","value":"`)
+		chunk := strings.Repeat("x", 32<<10)
+		for i := 0; i < 256; i++ { // 8 MiB
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+		io.WriteString(w, `"}}`)
+	}, func(c *Config) { c.MaxResponseBytes = limit })
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := tr.Do(context.Background(), getReq("/a"), &wireResp{})
+	runtime.ReadMemStats(&after)
+	require.ErrorIs(t, err, ErrResponseTooLarge)
+	assert.Contains(t, err.Error(), "get /a on")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(2<<20), "memory must stay bounded by the limit, not the body")
+}
+
+func TestDo_Plain500(t *testing.T) {
+	var n atomic.Int64
+	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "Internal Server Error\nInternal Server Error\n")
+	})
+	t.Run("write is unknown outcome, sent once", func(t *testing.T) {
+		_, err := tr.Do(context.Background(), putReq("/a", map[string]string{"value": "v"}), nil)
+		require.ErrorIs(t, err, ErrUnknownOutcome)
+		require.ErrorIs(t, err, ErrServerUnavailable)
+		assert.Contains(t, err.Error(), "500")
+		assert.Equal(t, int64(1), n.Load())
+	})
+	t.Run("read retries until the context ends", func(t *testing.T) {
+		n.Store(0)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		_, err := tr.Do(ctx, getReq("/a"), nil)
+		require.ErrorIs(t, err, ErrClusterUnavailable)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		var ce *ClusterError
+		require.ErrorAs(t, err, &ce)
+		require.Len(t, ce.Endpoints, 1)
+		assert.ErrorIs(t, ce.Endpoints[0].Err, ErrServerUnavailable)
+		assert.Greater(t, n.Load(), int64(1))
+	})
+}
+
+func TestDo_404PageIsNotRetried(t *testing.T) {
+	var n atomic.Int64
+	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		http.NotFound(w, r)
+	})
+	_, err := tr.Do(context.Background(), getReq("/a"), nil)
+	require.ErrorIs(t, err, ErrMalformedResponse)
+	require.NotErrorIs(t, err, ErrKeyNotFound)
+	assert.Contains(t, err.Error(), "404")
+	assert.Contains(t, err.Error(), "404 page not found")
+	assert.Equal(t, int64(1), n.Load())
+}
+
+func TestDo_AfterClose(t *testing.T) {
+	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, okBody) })
+	require.NoError(t, tr.Close())
+	_, err := tr.Do(context.Background(), getReq("/a"), nil)
+	require.ErrorIs(t, err, ErrClosed)
+	require.NoError(t, tr.Close())
 }

@@ -156,6 +156,9 @@ func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err err
 	}
 	c.failure = c.attemptError(err)
 	f := c.failure
+	if ctx.Err() == nil {
+		c.note(c.ep, f)
+	}
 	if c.req.Class == Unsafe && !isResponseError(f) && !neverReached(f) {
 		// Sent, or maybe sent: whatever happens next, this write must not be
 		// repeated. (The response handler sets sent for answers that imply it.)
@@ -173,8 +176,7 @@ func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err err
 	return false, nil
 }
 
-// attemptError names a transport error with the request and endpoint, and
-// records it against the endpoint. Errors from the response handler arrive
+// attemptError names a transport error with the request and endpoint. Errors from the response handler arrive
 // already classified.
 func (c *call) attemptError(err error) error {
 	var re *ResponseError
@@ -183,11 +185,7 @@ func (c *call) attemptError(err error) error {
 	if errors.As(err, &re) || errors.As(err, &se) || errors.As(err, &qe) {
 		return err
 	}
-	e := &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: c.ep.URL(), Err: unwrapURLError(err)}
-	if c.ctx.Err() == nil {
-		c.note(c.ep, e)
-	}
-	return e
+	return &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: c.ep.URL(), Err: unwrapURLError(err)}
 }
 
 // prepareRetry is retryablehttp's PrepareRetry: the next attempt goes to

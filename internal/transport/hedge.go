@@ -4,163 +4,150 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
 )
 
-// hedge is the shared state of a hedged attempt: the primary attempt A runs on
-// the caller's goroutine; if it has not answered within the hedge delay, a
-// second attempt B goes to another healthy endpoint. The first response wins
-// and the other attempt is cancelled.
+// hedge is the shared state of a hedged read. The primary attempt goes to
+// the chosen endpoint; if it has not answered within that endpoint's hedge
+// delay, a second attempt goes to another healthy endpoint. The first
+// response wins. The loser is not cut at once: cancelling an HTTP/1.1 request
+// in flight kills its connection, so a loser that answers within a grace
+// period is drained and its connection goes back to the pool; only a loser
+// that stays silent (a hung node) is cancelled.
 type hedge struct {
-	mu       sync.Mutex
-	aDone    bool // A returned; no hedge may start any more
-	launched bool
-	winner   int // 0 none yet, 1 A, 2 B
-	cancelA  context.CancelFunc
-	cancelB  context.CancelFunc
-
-	// Written by B before done is closed.
-	epB   *endpoints.Endpoint
-	respB *http.Response
-	errB  error
-	done  chan struct{}
+	a       *attemptTripper
+	mu      sync.Mutex
+	won     bool // a response was claimed; later ones are losers
+	results chan attemptResult
 }
 
-const (
-	winnerNone = iota
-	winnerA
-	winnerB
-)
+type attemptResult struct {
+	ep     *endpoints.Endpoint
+	resp   *http.Response
+	err    error
+	cancel context.CancelFunc
+}
 
 // hedged sends a safe read to c.ep and, after that endpoint's hedge delay,
 // also to another healthy endpoint.
 func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, error) {
 	t := a.t
 	epA := c.ep
-	parent := req.Context()
 	delay := epA.HedgeDelay(t.tune.hedgeFloor, t.tune.hedgeCap, t.tune.hedgeDefault)
+	t.hedges.earn()
+	h := &hedge{a: a, results: make(chan attemptResult, 2)}
 
-	actx, cancelA := context.WithTimeoutCause(parent, t.cfg.RequestTimeout, errAttemptTimeout)
-	h := &hedge{cancelA: cancelA}
-	timer := time.AfterFunc(delay, func() { a.runHedge(h, req, epA) })
+	cancelA := h.launch(req, epA)
+	timer := time.NewTimer(delay)
+	var r attemptResult
+	select {
+	case r = <-h.results:
+		timer.Stop()
+		return a.settle(c, r)
+	case <-timer.C:
+	}
 
-	epA.Begin()
-	start := time.Now()
-	resp, err := a.next.RoundTrip(req.WithContext(actx))
-	elapsed := time.Since(start)
-	timer.Stop()
-
+	// No answer within the delay: hedge, when another healthy endpoint exists
+	// and the budget allows.
 	h.mu.Lock()
-	h.aDone = true
-	if !h.launched {
-		h.mu.Unlock()
-		return a.finishPrimary(epA, actx, parent, cancelA, resp, err, elapsed)
-	}
-	if err == nil && h.winner == winnerNone {
-		h.winner = winnerA
-		cancelB := h.cancelB
-		h.mu.Unlock()
-		cancelB()
-		epA.ObserveLatency(elapsed)
-		resp.Body = newAttemptBody(resp.Body, cancelA, epA)
-		return resp, nil
-	}
-	bWon := h.winner == winnerB
+	won := h.won
 	h.mu.Unlock()
-	var errA error
-	switch {
-	case err == nil: // B won the race, A answered too late
-		resp.Body.Close()
-		epA.ObserveLatency(elapsed)
-	case bWon: // A was cancelled because B answered first
-		epA.ObserveSlow(elapsed)
-	default:
-		errA = a.attemptFailed(epA, actx, parent, err)
+	var epB *endpoints.Endpoint
+	if !won {
+		epB = t.set.PickHealthy(epA)
 	}
-	cancelA()
-	epA.End()
-
-	<-h.done
-	if h.winner == winnerB {
-		c.ep = h.epB
-		return h.respB, nil
+	if epB == nil || !t.hedges.take() {
+		return a.settle(c, <-h.results)
 	}
-	if h.errB != nil && parent.Err() == nil {
-		c.note(h.epB, &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: h.epB.URL(), Err: unwrapURLError(h.errB)})
+	if t.cfg.Logger != nil {
+		t.cfg.Logger.Debug("deimos hedged read", "slow", epA.URL(), "endpoint", epB.URL(), "path", req.URL.Path)
 	}
-	return nil, errA
-}
-
-// finishPrimary completes an attempt that was never hedged, like single.
-func (a *attemptTripper) finishPrimary(ep *endpoints.Endpoint, actx, parent context.Context, cancel context.CancelFunc,
-	resp *http.Response, err error, elapsed time.Duration) (*http.Response, error) {
-	if err != nil {
-		err = a.attemptFailed(ep, actx, parent, err)
-		cancel()
-		ep.End()
-		return nil, err
-	}
-	ep.ObserveLatency(elapsed)
-	resp.Body = newAttemptBody(resp.Body, cancel, ep)
-	return resp, nil
-}
-
-// runHedge runs on the hedge timer's goroutine: it sends attempt B unless A
-// has already returned or no other healthy endpoint exists.
-func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.Endpoint) {
-	t := a.t
-	h.mu.Lock()
-	if h.aDone {
-		h.mu.Unlock()
-		return
-	}
-	epB := t.set.PickHealthy(epA)
-	if epB == nil || !t.track() {
-		h.mu.Unlock()
-		return
-	}
-	defer t.untrack()
-	parent := req.Context()
-	bctx, cancelB := context.WithTimeoutCause(parent, t.cfg.RequestTimeout, errAttemptTimeout)
-	h.launched, h.epB, h.cancelB, h.done = true, epB, cancelB, make(chan struct{})
-	h.mu.Unlock()
-	defer close(h.done)
-
-	reqB := req.Clone(bctx)
 	u := *req.URL
 	u.Scheme, u.Host = epB.Scheme(), epB.Host()
+	reqB := req.Clone(req.Context())
 	reqB.URL, reqB.Host = &u, u.Host
-	if t.cfg.Logger != nil {
-		t.cfg.Logger.Debug("deimos hedged read", "endpoint", epB.URL(), "slow", epA.URL(), "path", req.URL.Path)
-	}
+	cancelB := h.launch(reqB, epB)
 
-	epB.Begin()
-	start := time.Now()
-	resp, err := a.next.RoundTrip(reqB)
-	elapsed := time.Since(start)
-
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	switch {
-	case err == nil && h.winner == winnerNone:
-		h.winner = winnerB
-		epB.ObserveLatency(elapsed)
-		h.respB = resp
-		resp.Body = newAttemptBody(resp.Body, cancelB, epB)
-		h.cancelA()
-		return
-	case err == nil: // A won meanwhile
-		resp.Body.Close()
-		epB.ObserveLatency(elapsed)
-	case h.winner == winnerA: // cancelled because A answered
-		epB.ObserveSlow(elapsed)
-	default:
-		h.errB = a.attemptFailed(epB, bctx, parent, err)
+	var first error
+	for pending := 2; pending > 0; pending-- {
+		r = <-h.results
+		if r.err == nil {
+			// Give the loser a grace period to answer (its connection is then
+			// reused), then cut it.
+			loser := cancelB
+			if r.ep == epB {
+				loser = cancelA
+			}
+			time.AfterFunc(t.loserGrace(delay), loser)
+			c.ep = r.ep
+			return r.resp, nil
+		}
+		if r.ep == epA {
+			first = r.err
+		} else if req.Context().Err() == nil {
+			c.note(epB, &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: epB.URL(), Err: unwrapURLError(r.err)})
+		}
 	}
-	cancelB()
-	epB.End()
+	return nil, first
+}
+
+// loserGrace is how long a losing hedge attempt may still answer.
+func (t *Transport) loserGrace(delay time.Duration) time.Duration {
+	return min(max(4*delay, 100*time.Millisecond), t.cfg.RequestTimeout)
+}
+
+// settle returns the only attempt's result to retryablehttp.
+func (a *attemptTripper) settle(c *call, r attemptResult) (*http.Response, error) {
+	c.ep = r.ep
+	return r.resp, r.err
+}
+
+// launch starts one attempt of the read on ep in its own goroutine and
+// returns its cancel function. The attempt reports to h.results unless it
+// lost: a losing response is drained and closed right there.
+func (h *hedge) launch(req *http.Request, ep *endpoints.Endpoint) context.CancelFunc {
+	a := h.a
+	parent := req.Context()
+	actx, cancel := context.WithTimeoutCause(parent, a.t.cfg.RequestTimeout, errAttemptTimeout)
+	// Close waits for tracked attempts; one started while closing runs
+	// untracked, bounded by its timeout anyway.
+	tracked := a.t.track()
+	ep.Begin()
+	go func() {
+		if tracked {
+			defer a.t.untrack()
+		}
+		start := time.Now()
+		resp, err := a.next.RoundTrip(req.WithContext(actx))
+		elapsed := time.Since(start)
+		h.mu.Lock()
+		lost := h.won
+		if err == nil && !lost {
+			h.won = true
+		}
+		h.mu.Unlock()
+		switch {
+		case err == nil && !lost:
+			ep.ObserveLatency(elapsed)
+			resp.Body = newAttemptBody(resp.Body, cancel, ep)
+			h.results <- attemptResult{ep: ep, resp: resp}
+			return
+		case err == nil: // answered, but too late: keep the connection
+			closeBody(resp.Body)
+			ep.ObserveLatency(elapsed)
+		case lost: // cut after the grace period: slow, not dead
+			ep.ObserveSlow(elapsed)
+		default:
+			err = a.attemptFailed(ep, actx, parent, err)
+			h.results <- attemptResult{ep: ep, err: err}
+		}
+		cancel()
+		ep.End()
+	}()
+	return cancel
 }
 
 // track registers a background goroutine Close waits for; false once closed.
@@ -175,3 +162,31 @@ func (t *Transport) track() bool {
 }
 
 func (t *Transport) untrack() { t.wg.Done() }
+
+// hedgeBudget limits hedges to about one in ten reads (with a burst), so
+// that when the whole cluster is slow, hedging cannot double its load.
+type hedgeBudget struct{ credit atomic.Int64 }
+
+const (
+	hedgeEarn  = 1   // credit per read
+	hedgeCost  = 10  // credit per hedge
+	hedgeBurst = 200 // cap: 20 hedges in a row
+)
+
+func (b *hedgeBudget) earn() {
+	if b.credit.Load() < hedgeBurst {
+		b.credit.Add(hedgeEarn)
+	}
+}
+
+func (b *hedgeBudget) take() bool {
+	for {
+		c := b.credit.Load()
+		if c < hedgeCost {
+			return false
+		}
+		if b.credit.CompareAndSwap(c, c-hedgeCost) {
+			return true
+		}
+	}
+}

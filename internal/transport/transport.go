@@ -67,6 +67,7 @@ type Transport struct {
 	base      http.RoundTripper // the real round tripper, for CloseIdleConnections
 	rc        *retryablehttp.Client
 	userAgent []string
+	hedges    hedgeBudget
 
 	closed atomic.Bool
 	ctx    context.Context // ends background work on Close
@@ -98,6 +99,7 @@ func newTransport(cfg Config, tune *tuning) (*Transport, error) {
 		cfg.UserAgent = DefaultUserAgent
 	}
 	t := &Transport{cfg: cfg, userAgent: []string{cfg.UserAgent}}
+	t.hedges.credit.Store(hedgeBurst)
 	if tune != nil {
 		t.tune = *tune
 	} else {

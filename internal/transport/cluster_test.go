@@ -1,0 +1,296 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/marsevilspirit/deimos-client/internal/endpoints"
+	"github.com/marsevilspirit/deimos-client/test/deimostest"
+)
+
+// fastTuning shortens cool-downs so tests see recovery within a second.
+func fastTuning(rt time.Duration) *tuning {
+	tu := defaultTuning(rt)
+	tu.endpoints = endpoints.Options{CooldownBase: 100 * time.Millisecond, CooldownMax: 400 * time.Millisecond}
+	return &tu
+}
+
+func clusterTransport(t *testing.T, c *deimostest.Cluster, mod ...func(*Config)) *Transport {
+	t.Helper()
+	cfg := Config{Endpoints: c.Endpoints(), RequestTimeout: time.Second}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	tr, err := newTransport(cfg, fastTuning(cfg.RequestTimeout))
+	require.NoError(t, err)
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+func set(t *testing.T, tr *Transport, key, value string) {
+	t.Helper()
+	_, err := tr.Do(context.Background(), putReq(key, map[string]string{"value": value}), nil)
+	require.NoError(t, err)
+}
+
+func TestCluster_StoppedNodeReadsNeverFail(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	tr := clusterTransport(t, c)
+	set(t, tr, "/a", "v")
+	c.Node(1).Stop()
+
+	ctx := context.Background()
+	for i := 0; i < 1000; i++ {
+		var out wireResp
+		_, err := tr.Do(ctx, getReq("/a"), &out)
+		require.NoError(t, err, "GET %d", i)
+		require.Equal(t, "v", out.Node.Value)
+	}
+}
+
+func TestCluster_PausedNodeWithHedgingCostsOnlyTheHedgeDelay(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	const timeout = 2 * time.Second
+	tr := clusterTransport(t, c, func(cfg *Config) { cfg.RequestTimeout = timeout })
+	set(t, tr, "/a", "v")
+	paused := c.Node(0)
+	paused.Pause()
+	defer paused.Resume()
+
+	// Read until a few GETs were sent to the paused node (selection decides
+	// when), and a while after.
+	before := paused.Requests("GET")
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; paused.Requests("GET") == before || i < 200; i++ {
+		require.True(t, time.Now().Before(deadline), "the paused node never got a GET")
+		start := time.Now()
+		_, err := tr.Do(context.Background(), getReq("/a"), nil)
+		took := time.Since(start)
+		require.NoError(t, err)
+		// A hung node costs the hedge delay (at most hedgeCap), never an
+		// attempt timeout.
+		require.Less(t, took, tr.tune.hedgeCap+timeout/4, "GET %d", i)
+	}
+	// Losing hedges does not make the paused node look dead.
+	for _, st := range tr.Endpoints() {
+		assert.Equal(t, "healthy", st.State, st.URL)
+	}
+}
+
+func TestCluster_PausedNodeWithoutHedgingCostsOneTimeoutThenIsAvoided(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	const timeout = 300 * time.Millisecond
+	tr := clusterTransport(t, c, func(cfg *Config) {
+		cfg.RequestTimeout = timeout
+		cfg.DisableHedging = true
+	})
+	set(t, tr, "/a", "v")
+	paused := c.Node(0)
+	paused.Pause()
+
+	get := func() time.Duration {
+		start := time.Now()
+		_, err := tr.Do(context.Background(), getReq("/a"), nil)
+		require.NoError(t, err)
+		return time.Since(start)
+	}
+	before := paused.Requests("GET")
+	deadline := time.Now().Add(10 * time.Second)
+	for paused.Requests("GET") == before {
+		require.True(t, time.Now().Before(deadline), "the paused node never got a GET")
+		if get() >= timeout {
+			break
+		}
+	}
+	// The GET that reached the paused node paid one attempt timeout (and
+	// succeeded elsewhere). From now on the node gets no GET while paused,
+	// and no GET is slow.
+	sent := paused.Requests("GET")
+	require.Equal(t, before+1, sent)
+	for i := 0; i < 300; i++ {
+		require.Less(t, get(), timeout, "GET %d", i)
+	}
+	// Keep reading through several cool-downs and failed probes.
+	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+		require.Less(t, get(), timeout)
+	}
+	assert.Equal(t, sent, paused.Requests("GET"), "no GET reaches the paused node")
+
+	paused.Resume()
+	require.Eventually(t, func() bool {
+		return get() < timeout && paused.Requests("GET") > sent
+	}, 5*time.Second, time.Millisecond, "traffic returns once the node answers its probe")
+}
+
+func TestCluster_DroppedWriteResponseIsUnknownOutcomeAndSentOnce(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	tr := clusterTransport(t, c)
+	for _, n := range c.Nodes() {
+		n.SetHook(deimostest.FailNext("PUT", "/keys/drop", deimostest.FaultDropResponse, 1))
+	}
+	before := c.Requests("PUT")
+	_, err := tr.Do(context.Background(), putReq("/drop", map[string]string{"value": "v"}), nil)
+	require.ErrorIs(t, err, ErrUnknownOutcome)
+	var uo *UnknownOutcomeError
+	require.ErrorAs(t, err, &uo)
+	assert.NotEmpty(t, uo.Endpoint)
+	assert.Equal(t, before+1, c.Requests("PUT"), "the write was sent exactly once")
+	assert.Len(t, c.History("/drop"), 1, "and applied once")
+}
+
+func TestCluster_WriteToStoppedNodeFailsOverOnce(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	tr := clusterTransport(t, c)
+	c.Node(2).Stop()
+	before := c.Requests("PUT")
+	const n = 30
+	for i := 0; i < n; i++ {
+		_, err := tr.Do(context.Background(), putReq(fmt.Sprintf("/fo/%d", i), map[string]string{"value": "v"}), nil)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, before+n, c.Requests("PUT"))
+	assert.Len(t, c.History("/fo"), n)
+}
+
+func TestCluster_LostQuorum(t *testing.T) {
+	c := deimostest.NewCluster(t, 3, deimostest.WithServerTimeout(2*time.Second))
+	tr := clusterTransport(t, c, func(cfg *Config) { cfg.RequestTimeout = 150 * time.Millisecond })
+	set(t, tr, "/q", "v")
+	c.LoseQuorum()
+	defer c.RestoreQuorum()
+
+	t.Run("reads end with cluster unavailable at the deadline", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+		defer cancel()
+		_, err := tr.Do(ctx, getReq("/q"), nil)
+		require.ErrorIs(t, err, ErrClusterUnavailable)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		var ce *ClusterError
+		require.ErrorAs(t, err, &ce)
+		assert.NotEmpty(t, ce.Endpoints)
+		for _, ee := range ce.Endpoints {
+			assert.ErrorIs(t, ee.Err, ErrAttemptTimeout, ee.Endpoint)
+		}
+	})
+	t.Run("writes end with unknown outcome", func(t *testing.T) {
+		before := c.Requests("PUT")
+		_, err := tr.Do(context.Background(), putReq("/q", map[string]string{"value": "w"}), nil)
+		require.ErrorIs(t, err, ErrUnknownOutcome)
+		require.ErrorIs(t, err, ErrAttemptTimeout)
+		assert.Equal(t, before+1, c.Requests("PUT"))
+	})
+}
+
+func TestCluster_AutoSyncPicksUpNewMember(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	tr := clusterTransport(t, c, func(cfg *Config) {
+		cfg.Endpoints = c.Endpoints()[:1]
+		cfg.AutoSyncInterval = 20 * time.Millisecond
+	})
+	urls := func() []string {
+		var out []string
+		for _, st := range tr.Endpoints() {
+			out = append(out, st.URL)
+		}
+		return out
+	}
+	require.Eventually(t, func() bool { return len(urls()) == 3 }, 5*time.Second, 10*time.Millisecond)
+
+	n, err := c.AddNode()
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return slices.Contains(urls(), n.URL()) }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool {
+		_, err := tr.Do(context.Background(), getReq("/"), nil)
+		return err == nil && n.Requests("GET") > 0
+	}, 5*time.Second, time.Millisecond, "the new member takes traffic")
+}
+
+func TestCluster_GarbageMachinesIgnored(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	tr := clusterTransport(t, c)
+	for _, n := range c.Nodes() {
+		n.SetHook(deimostest.FailNext("GET", "/machines", deimostest.FaultGarbage, 100))
+	}
+	err := tr.Sync(context.Background())
+	require.ErrorIs(t, err, ErrMalformedResponse)
+	assert.Len(t, tr.Endpoints(), 3)
+}
+
+// countingClient dials through a counter, to prove connections are reused.
+func countingClient(dials *atomic.Int64) *http.Client {
+	d := &net.Dialer{Timeout: time.Second}
+	return &http.Client{Transport: &http.Transport{
+		MaxIdleConnsPerHost: 64,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+func TestCluster_SteadyWorkloadDoesNotDialPerRequest(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	var dials atomic.Int64
+	hc := countingClient(&dials)
+	defer hc.CloseIdleConnections()
+	tr := clusterTransport(t, c, func(cfg *Config) { cfg.HTTPClient = hc })
+	set(t, tr, "/a", "v")
+	ctx := context.Background()
+
+	for i := 0; i < 300; i++ {
+		_, err := tr.Do(ctx, getReq("/a"), nil)
+		require.NoError(t, err)
+		_, err = tr.Do(ctx, putReq("/a", map[string]string{"value": "v"}), nil)
+		require.NoError(t, err)
+	}
+	assert.LessOrEqual(t, dials.Load(), int64(3), "sequential: one connection per node")
+
+	parallel := func() {
+		var wg sync.WaitGroup
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 50; i++ {
+					if _, err := tr.Do(ctx, getReq("/a"), nil); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	parallel() // the pool grows to the concurrency (hedges included)
+	parallel()
+	warm := dials.Load()
+	for i := 0; i < 3; i++ {
+		parallel()
+	}
+	assert.LessOrEqual(t, dials.Load()-warm, int64(3), "parallel: 2400 requests reuse the pool")
+}
+
+func TestCluster_ContextCancelledWriteInFlightIsUnknownOutcome(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	tr := clusterTransport(t, c)
+	for _, n := range c.Nodes() {
+		n.SetLatency(time.Second)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := tr.Do(ctx, putReq("/slow", map[string]string{"value": "v"}), nil)
+	require.ErrorIs(t, err, ErrUnknownOutcome)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.False(t, errors.Is(err, ErrClusterUnavailable))
+}
