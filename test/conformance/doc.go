@@ -31,6 +31,20 @@
 //   - stream=true is sent only by the test that pins it down, which closes the
 //     idle connection itself (§12.6).
 //   - Tests that need a fresh cluster (index 6, no history yet), a short watch
-//     timeout or a delayed reaper start their own in-process cluster and are
-//     skipped, with the reason, on a real target.
+//     timeout or fault injection (lost quorum, a stopped member) start their
+//     own in-process cluster and are skipped, with the reason, on a real
+//     target. So is the check of the intended §12.7 behaviour, which crashes
+//     the real server.
+//   - Tests that change the store index in a way others could observe (the
+//     1000-event flood for errorCode 401, the index-contiguity checks) are not
+//     parallel; all others are.
+//
+// # Layout
+//
+// target_test.go picks the target; http_test.go sends raw requests (the
+// request-URI goes on the wire byte for byte) and checks bodies against their
+// canonical encoding, which pins field order and omission rules;
+// watcher_test.go reads long-poll watches. The specifications are grouped by
+// topic: keys, errors, headers (and indexes), paths, dirs, inorder, ttl,
+// watch, machines, fresh and faults.
 package conformance
