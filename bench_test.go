@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	deimos "github.com/marsevilspirit/deimos-client"
@@ -29,7 +30,7 @@ func BenchmarkGet(b *testing.B) {
 	if _, err := client.Set(context.Background(), benchKey, "value"); err != nil {
 		b.Fatal(err)
 	}
-	plain := newPlainClient(c.Endpoints()[0])
+	plain := newPlainClient(c.Endpoints())
 	defer plain.close()
 
 	b.Run("client", func(b *testing.B) {
@@ -50,7 +51,7 @@ func BenchmarkSet(b *testing.B) {
 	c := deimostest.NewCluster(b, 3)
 	client := deimos.New(deimos.WithEndpoints(c.Endpoints()...))
 	defer client.Close()
-	plain := newPlainClient(c.Endpoints()[0])
+	plain := newPlainClient(c.Endpoints())
 	defer plain.close()
 
 	b.Run("client", func(b *testing.B) {
@@ -94,23 +95,29 @@ func runParallel(b *testing.B, op func(context.Context) error) {
 }
 
 // plainClient is what a careful hand-written client does: one keep-alive
-// http.Client, a form body for PUT, the JSON answer decoded into the same
-// Response type and the index header parsed.
+// http.Client, requests spread round-robin over the same endpoints, a form
+// body for PUT, the JSON answer decoded into the same Response type and the
+// index header parsed.
 type plainClient struct {
-	base string
-	tr   *http.Transport
-	hc   *http.Client
+	endpoints []string
+	next      atomic.Uint64
+	tr        *http.Transport
+	hc        *http.Client
 }
 
-func newPlainClient(endpoint string) *plainClient {
+func newPlainClient(endpoints []string) *plainClient {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	return &plainClient{base: endpoint, tr: tr, hc: &http.Client{Transport: tr}}
+	return &plainClient{endpoints: endpoints, tr: tr, hc: &http.Client{Transport: tr}}
+}
+
+func (p *plainClient) base() string {
+	return p.endpoints[p.next.Add(1)%uint64(len(p.endpoints))]
 }
 
 func (p *plainClient) close() { p.tr.CloseIdleConnections() }
 
 func (p *plainClient) get(ctx context.Context, key string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/keys"+key, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base()+"/keys"+key, nil)
 	if err != nil {
 		return err
 	}
@@ -119,7 +126,7 @@ func (p *plainClient) get(ctx context.Context, key string) error {
 
 func (p *plainClient) put(ctx context.Context, key, value string) error {
 	body := url.Values{"value": {value}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, p.base+"/keys"+key, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, p.base()+"/keys"+key, strings.NewReader(body))
 	if err != nil {
 		return err
 	}
