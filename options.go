@@ -74,8 +74,9 @@ func WithDialTimeout(d time.Duration) Option {
 	}
 }
 
-// WithRetryBackoff sets the pause before retry number attempt (1-based) of a
-// request that may be retried.
+// WithRetryBackoff sets the pause before each retry of a request that may be
+// retried; attempt counts retries from 0. By default the first retry goes to
+// another node at once and later ones back off exponentially with jitter.
 func WithRetryBackoff(backoff func(attempt int) time.Duration) Option {
 	return func(s *settings) {
 		if backoff == nil {
