@@ -1,0 +1,171 @@
+package deimostest
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Cluster is an in-process Deimos cluster: n HTTP listeners sharing one store. Its
+// methods are safe for concurrent use.
+type Cluster struct {
+	cfg    config
+	store  *store
+	raft   raftClock
+	quorum quorum
+
+	mu      sync.Mutex
+	nodes   []*Node
+	members bool // member records exist under /_deimos/machines
+	closed  bool
+
+	closeOnce  sync.Once
+	done       chan struct{}
+	reaperDone chan struct{}
+}
+
+// NewCluster starts an n-node cluster and closes it with t.Cleanup. It fails t on error.
+func NewCluster(t testing.TB, n int, opts ...Option) *Cluster {
+	t.Helper()
+	c, err := StartCluster(n, opts...)
+	if err != nil {
+		t.Fatalf("deimostest: start cluster: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// StartCluster starts an n-node cluster for programs; the caller must Close it.
+func StartCluster(n int, opts ...Option) (*Cluster, error) {
+	if n < 1 {
+		return nil, errors.New("deimostest: a cluster needs at least one node")
+	}
+	cfg := newConfig(opts)
+	c := &Cluster{cfg: cfg, done: make(chan struct{}), reaperDone: make(chan struct{})}
+	c.store = newStore(cfg.reapDelay)
+	c.raft.index.Store(cfg.startIndex + 10)
+	c.raft.term.Store(2)
+	go func() {
+		defer close(c.reaperDone)
+		c.store.reaper(c.done, c.withQuorum)
+	}()
+	for i := 0; i < n; i++ {
+		if _, err := c.startNode(); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	c.seedMembers()
+	return c, nil
+}
+
+// reapDelay picks how late after its expiration a key is reaped.
+func (cfg config) reapDelay() time.Duration {
+	if cfg.reapMax <= cfg.reapMin {
+		return cfg.reapMin
+	}
+	return cfg.reapMin + time.Duration(rand.Int64N(int64(cfg.reapMax-cfg.reapMin)+1))
+}
+
+// startNode creates and starts the next node.
+func (c *Cluster) startNode() (*Node, error) {
+	c.mu.Lock()
+	i := len(c.nodes)
+	c.mu.Unlock()
+	addr := "127.0.0.1:0"
+	if c.cfg.basePort > 0 {
+		addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(c.cfg.basePort+i))
+	}
+	n := &Node{c: c, name: "node" + strconv.Itoa(i+1), addr: addr, counts: map[string]int64{}}
+	if _, err := n.listen(); err != nil {
+		return nil, err
+	}
+	n.memberID = memberID(n.url)
+	c.mu.Lock()
+	c.nodes = append(c.nodes, n)
+	c.mu.Unlock()
+	return n, nil
+}
+
+// AddNode starts a new node on the same store and registers it in /machines (a hidden
+// create and a publish, when the cluster has member records).
+func (c *Cluster) AddNode() (*Node, error) {
+	n, err := c.startNode()
+	if err != nil {
+		return nil, err
+	}
+	if c.members {
+		c.register(n)
+		c.publish(n)
+	}
+	return n, nil
+}
+
+func (c *Cluster) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// Close stops every node, ends every watch and the reaper. It is idempotent.
+func (c *Cluster) Close() {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		nodes := append([]*Node(nil), c.nodes...)
+		c.mu.Unlock()
+		for _, n := range nodes {
+			n.Stop()
+		}
+		close(c.done)
+		<-c.reaperDone
+	})
+}
+
+// Endpoints returns every node's client URL, in node order.
+func (c *Cluster) Endpoints() []string {
+	nodes := c.Nodes()
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.URL()
+	}
+	return out
+}
+
+// Node returns node i (0-based).
+func (c *Cluster) Node(i int) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i]
+}
+
+// Nodes returns all nodes.
+func (c *Cluster) Nodes() []*Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Node(nil), c.nodes...)
+}
+
+// Index returns the current store index.
+func (c *Cluster) Index() uint64 { return c.store.Index() }
+
+// History returns every event the store emitted (not only the last 1000) whose key equals
+// prefix or lies under prefix+"/", in index order. Hidden keys are included.
+func (c *Cluster) History(prefix string) []Event {
+	c.store.mu.Lock()
+	defer c.store.mu.Unlock()
+	return c.store.history.under(prefix)
+}
+
+// Requests returns how many requests with the given method ("" for all) every node received.
+func (c *Cluster) Requests(method string) int64 {
+	var sum int64
+	for _, n := range c.Nodes() {
+		sum += n.Requests(method)
+	}
+	return sum
+}
