@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,3 +120,5 @@ func sortStrings(s []string) {
 }
 
 func joinComma(s []string) string { return strings.Join(s, ", ") }
+
+func utoa(u uint64) string { return strconv.FormatUint(u, 10) }
