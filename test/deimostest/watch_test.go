@@ -56,9 +56,9 @@ func TestWatchHistoryAndHiddenKeys(t *testing.T) {
 	assert.Equal(t, "/a/c", ev.Node.Key)
 	// A future waitIndex waits for that index.
 	res := cl.startWatch(context.Background(), "/a?wait=true&recursive=true&waitIndex=11")
-	cl.put("/a/d", "3") // 9: too early
+	cl.put("/a/d", "3")  // 9: too early
 	cl.put("/a/_h", "h") // 10: hidden, skipped anyway
-	cl.put("/a/e", "4") // 11
+	cl.put("/a/e", "4")  // 11
 	assert.Contains(t, readAll(t, res), `"key":"/a/e"`)
 	// Live recursive watchers skip hidden descendants, but an exact watch sees them.
 	res = cl.startWatch(context.Background(), "/?wait=true&recursive=true")
