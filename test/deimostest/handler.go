@@ -1,6 +1,8 @@
 package deimostest
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"path"
 	"strings"
@@ -20,6 +22,7 @@ func (h *nodeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.g.active.Done()
+	preread(r)
 	if !h.n.waitResumed(r.Context(), h.g.stop) || !h.n.delay(h.g.stop) {
 		return
 	}
@@ -28,6 +31,17 @@ func (h *nodeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fault = hook(Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Seq: seq})
 	}
 	serveFault(w, r, fault, func(w http.ResponseWriter, r *http.Request) { h.route(w, r) })
+}
+
+// preread buffers the request body (up to the form limit) before any fault or pause, so
+// that net/http watches the connection and cancels the request context when the client
+// goes away while the request is held.
+func preread(r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	buf, _ := io.ReadAll(io.LimitReader(r.Body, maxFormBytes+1))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(buf), r.Body))
 }
 
 // route dispatches like the server's router (PROTOCOL.md §2).
