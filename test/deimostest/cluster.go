@@ -23,6 +23,7 @@ type Cluster struct {
 	members bool // member records exist under /_deimos/machines
 	closed  bool
 
+	addMu      sync.Mutex // serialises node creation
 	closeOnce  sync.Once
 	done       chan struct{}
 	reaperDone chan struct{}
@@ -71,8 +72,12 @@ func (cfg config) reapDelay() time.Duration {
 	return cfg.reapMin + time.Duration(rand.Int64N(int64(cfg.reapMax-cfg.reapMin)+1))
 }
 
+var errClosed = errors.New("deimostest: cluster is closed")
+
 // startNode creates and starts the next node.
 func (c *Cluster) startNode() (*Node, error) {
+	c.addMu.Lock()
+	defer c.addMu.Unlock()
 	c.mu.Lock()
 	i := len(c.nodes)
 	c.mu.Unlock()
@@ -86,6 +91,11 @@ func (c *Cluster) startNode() (*Node, error) {
 	}
 	n.memberID = memberID(n.url)
 	c.mu.Lock()
+	if c.closed { // Close ran meanwhile and did not see this node
+		c.mu.Unlock()
+		n.Stop()
+		return nil, errClosed
+	}
 	c.nodes = append(c.nodes, n)
 	c.mu.Unlock()
 	return n, nil

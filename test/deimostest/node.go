@@ -3,7 +3,6 @@ package deimostest
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"io"
 	"log"
 	"net"
@@ -103,11 +102,11 @@ func (n *Node) Start() error {
 // listen binds the node's address and serves it. restarted is true when the node had
 // been started before.
 func (n *Node) listen() (restarted bool, err error) {
-	if n.c.isClosed() {
-		return false, errors.New("deimostest: cluster is closed")
-	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.c.isClosed() {
+		return false, errClosed
+	}
 	if n.gen != nil {
 		return false, nil
 	}
