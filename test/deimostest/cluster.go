@@ -164,7 +164,8 @@ func (c *Cluster) Nodes() []*Node {
 func (c *Cluster) Index() uint64 { return c.store.Index() }
 
 // History returns every event the store emitted (not only the last 1000) whose key equals
-// prefix or lies under prefix+"/", in index order. Hidden keys are included.
+// prefix or lies under prefix+"/", in index order. Hidden keys are included. The full log
+// lives in memory for the life of the cluster; the returned events are copies.
 func (c *Cluster) History(prefix string) []Event {
 	c.store.mu.Lock()
 	defer c.store.mu.Unlock()
