@@ -1,0 +1,166 @@
+package watch_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/marsevilspirit/deimos-client/kv"
+	"github.com/marsevilspirit/deimos-client/test/deimostest"
+	"github.com/marsevilspirit/deimos-client/watch"
+)
+
+// serverState lists the subtree through the API as key -> value ("<dir>" for
+// directories), the ground truth a cache must converge on.
+func serverState(t *testing.T, k *kv.KV, prefix string) map[string]string {
+	t.Helper()
+	resp, err := k.Get(t.Context(), prefix, kv.WithRecursive())
+	if err != nil {
+		require.ErrorIs(t, err, kv.ErrKeyNotFound)
+		return map[string]string{}
+	}
+	out := map[string]string{}
+	var walk func(n *kv.Node)
+	walk = func(n *kv.Node) {
+		if n.Dir {
+			out[n.Key] = "<dir>"
+		} else {
+			out[n.Key] = n.Value
+		}
+		for _, c := range n.Nodes {
+			walk(c)
+		}
+	}
+	walk(resp.Node)
+	return out
+}
+
+func cacheState(c *watch.Cache) map[string]string {
+	nodes, _ := c.List()
+	out := map[string]string{}
+	for _, n := range nodes {
+		if n.Dir {
+			out[n.Key] = "<dir>"
+		} else {
+			out[n.Key] = n.Value
+		}
+	}
+	return out
+}
+
+func TestCache_ListsThenFollows(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	k := newKV(t, c)
+	ctx := t.Context()
+	_, err := k.Set(ctx, "/svc/a", "1")
+	require.NoError(t, err)
+
+	cache, err := watch.NewCache(ctx, k, "/svc")
+	require.NoError(t, err)
+	defer cache.Close()
+	n, ok := cache.Get("/svc/a")
+	require.True(t, ok)
+	assert.Equal(t, "1", n.Value)
+
+	_, err = k.Set(ctx, "/svc/deep/b", "2")
+	require.NoError(t, err)
+	resp, err := k.Delete(ctx, "/svc/a")
+	require.NoError(t, err)
+
+	require.NoError(t, cache.WaitForIndex(ctx, resp.Index))
+	assert.Equal(t, serverState(t, k, "/svc"), cacheState(cache))
+	_, ok = cache.Get("/svc/deep")
+	assert.True(t, ok, "the implicit parent directory is in the cache")
+	assert.GreaterOrEqual(t, cache.Index(), resp.Index)
+}
+
+func TestCache_MissingPrefixStartsEmpty(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	k := newKV(t, c)
+	ctx := t.Context()
+	cache, err := watch.NewCache(ctx, k, "/nothing/yet")
+	require.NoError(t, err)
+	defer cache.Close()
+	nodes, _ := cache.List()
+	assert.Empty(t, nodes)
+
+	resp, err := k.Set(ctx, "/nothing/yet/x", "1")
+	require.NoError(t, err)
+	require.NoError(t, cache.WaitForIndex(ctx, resp.Index))
+	assert.Equal(t, serverState(t, k, "/nothing/yet"), cacheState(cache))
+}
+
+func TestCache_RelistsWhenHistoryWasClearedAndReportsTheDifference(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	k := newKV(t, c)
+	ctx := t.Context()
+	_, err := k.Set(ctx, "/cfg/gone", "x")
+	require.NoError(t, err)
+	_, err = k.Set(ctx, "/cfg/kept", "old")
+	require.NoError(t, err)
+
+	cache, err := watch.NewCache(ctx, k, "/cfg", watch.WithChanges(0))
+	require.NoError(t, err)
+	defer cache.Close()
+
+	// The first change blocks the cache (nobody reads yet); meanwhile the
+	// subtree changes more than the server's 1000-event history can hold.
+	_, err = k.Set(ctx, "/cfg/first", "1")
+	require.NoError(t, err)
+	for i := range 1100 {
+		_, err := k.Set(ctx, "/cfg/kept", fmt.Sprint(i))
+		require.NoError(t, err)
+	}
+	_, err = k.Delete(ctx, "/cfg/gone")
+	require.NoError(t, err)
+	last, err := k.Set(ctx, "/cfg/new", "n")
+	require.NoError(t, err)
+
+	var resynced []watch.Change
+	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	go func() {
+		_ = cache.WaitForIndex(waitCtx, last.Index)
+		cancel()
+	}()
+	for done := false; !done; {
+		select {
+		case ch := <-cache.Changes():
+			if ch.Resync {
+				resynced = append(resynced, ch)
+			}
+		case <-waitCtx.Done():
+			done = true
+		}
+	}
+	require.GreaterOrEqual(t, cache.Index(), last.Index, "the cache caught up")
+	assert.Equal(t, serverState(t, k, "/cfg"), cacheState(cache))
+	kinds := map[string]watch.ChangeKind{}
+	for _, ch := range resynced {
+		kinds[ch.Key] = ch.Kind
+	}
+	assert.Equal(t, watch.Delete, kinds["/cfg/gone"], "a key deleted during the gap is reported")
+	assert.Equal(t, watch.Put, kinds["/cfg/new"], "a key created during the gap is reported")
+	assert.NoError(t, cache.Err())
+}
+
+func TestCache_KeepsExpiredButUnreapedKeysAsReported(t *testing.T) {
+	c := deimostest.NewCluster(t, 1, deimostest.WithReapDelay(time.Hour, time.Hour))
+	k := newKV(t, c)
+	ctx := t.Context()
+	resp, err := k.Set(ctx, "/t/lease", "v", kv.WithTTL(time.Second))
+	require.NoError(t, err)
+
+	cache, err := watch.NewCache(ctx, k, "/t")
+	require.NoError(t, err)
+	defer cache.Close()
+	n, ok := cache.Get("/t/lease")
+	require.True(t, ok)
+	require.NotNil(t, n.Expiration)
+	assert.True(t, n.Expired(n.Expiration.Add(time.Millisecond)))
+	assert.False(t, n.Expired(resp.Node.Expiration.Add(-500*time.Millisecond)))
+}

@@ -1,0 +1,22 @@
+// Package watch turns the server's single-event long polls into resumable
+// event streams, and keeps list-then-watch caches of subtrees.
+//
+// The server answers a watch with at most one event and then ends the
+// response; it ends an idle poll after five minutes with an empty body, keeps
+// only the last 1000 events, and reports an outdated start index as error 401.
+// A Stream hides all of that: it remembers the index of the last event it
+// delivered and always polls again from the next one, on any healthy endpoint,
+// after network errors, cut bodies, server errors and empty answers, with
+// exponential backoff. It never delivers an event twice or out of order, and
+// it ends with an error matching kv.ErrEventIndexCleared when the history it
+// needs is gone; a Cache recovers from that by listing the subtree again.
+//
+//	s, err := watch.Watch(ctx, client, "/config", watch.WithRecursive())
+//	if err != nil {
+//		return err
+//	}
+//	for ev := range s.Events() {
+//		log.Printf("%s %s = %q", ev.Action, ev.Node.Key, ev.Node.Value)
+//	}
+//	return s.Err() // nil when ctx ended
+package watch
