@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/marsevilspirit/deimos-client/kv"
+	"github.com/marsevilspirit/deimos-client/watch"
 )
 
 // Per-call option interfaces; see package kv for the full set.
@@ -30,11 +31,21 @@ type TTLOption struct{ kv.TTLOption }
 func WithTTL(ttl time.Duration) TTLOption { return TTLOption{kv.WithTTL(ttl)} }
 
 // RecursiveOption selects a whole subtree; see WithRecursive.
-type RecursiveOption struct{ kv.RecursiveOption }
+type RecursiveOption struct {
+	kv.RecursiveOption
+	watchRecursive
+}
 
-// WithRecursive makes Get return the whole subtree and Delete remove a
-// directory with everything in it.
-func WithRecursive() RecursiveOption { return RecursiveOption{kv.WithRecursive()} }
+// Aliases give embedded option types of other packages distinct field names
+// when their type names coincide with kv's; their methods are promoted all
+// the same.
+type watchRecursive = watch.RecursiveOption
+
+// WithRecursive makes Get return the whole subtree, Delete remove a
+// directory with everything in it, and Watch report changes below the key.
+func WithRecursive() RecursiveOption {
+	return RecursiveOption{kv.WithRecursive(), watch.WithRecursive()}
+}
 
 // SortedOption orders children by key; see WithSorted.
 type SortedOption struct{ kv.SortedOption }

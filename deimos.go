@@ -3,6 +3,7 @@ package deimos
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/marsevilspirit/deimos-client/internal/transport"
 	"github.com/marsevilspirit/deimos-client/kv"
@@ -14,9 +15,10 @@ const DefaultEndpoint = "http://127.0.0.1:4001"
 // Client talks to a Deimos cluster. It is safe for concurrent use; create one
 // per cluster and share it. Close it to stop its background work.
 type Client struct {
-	tr  *transport.Transport // nil when the configuration was invalid
-	kv  *kv.KV
-	err error // the configuration error, returned by every call
+	tr     *transport.Transport // nil when the configuration was invalid
+	kv     *kv.KV
+	err    error        // the configuration error, returned by every call
+	logger *slog.Logger // nil unless WithLogger
 }
 
 // New returns a client for the configured cluster. It never fails: an invalid
@@ -30,7 +32,7 @@ func New(opts ...Option) *Client {
 	if len(s.cfg.Endpoints) == 0 {
 		s.cfg.Endpoints = []string{DefaultEndpoint}
 	}
-	c := &Client{err: s.err}
+	c := &Client{err: s.err, logger: s.cfg.Logger}
 	if c.err == nil {
 		tr, err := transport.New(s.cfg)
 		if err != nil {
