@@ -14,12 +14,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	deimos "github.com/marsevilspirit/deimos-client"
+	"github.com/marsevilspirit/deimos-client/examples/internal/devcluster"
 	"github.com/marsevilspirit/deimos-client/kv"
-	"github.com/marsevilspirit/deimos-client/test/deimostest"
 )
 
 func main() {
@@ -31,7 +30,7 @@ func main() {
 }
 
 func run() error {
-	endpoints, stop, err := cluster()
+	endpoints, stop, err := devcluster.Endpoints()
 	if err != nil {
 		return err
 	}
@@ -72,25 +71,6 @@ func run() error {
 		fmt.Println("ok  ", s.name)
 	}
 	return nil
-}
-
-// cluster returns DEIMOS_ENDPOINTS, or starts an in-process cluster.
-func cluster() ([]string, func(), error) {
-	if env := os.Getenv("DEIMOS_ENDPOINTS"); env != "" {
-		var eps []string
-		for ep := range strings.SplitSeq(env, ",") {
-			if ep = strings.TrimSpace(ep); ep != "" {
-				eps = append(eps, ep)
-			}
-		}
-		return eps, func() {}, nil
-	}
-	c, err := deimostest.StartCluster(3)
-	if err != nil {
-		return nil, nil, fmt.Errorf("start in-process cluster: %w", err)
-	}
-	fmt.Println("no DEIMOS_ENDPOINTS: started an in-process 3-node cluster")
-	return c.Endpoints(), c.Close, nil
 }
 
 func setGetDelete(ctx context.Context, c *deimos.Client, root string) error {
