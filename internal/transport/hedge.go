@@ -38,16 +38,22 @@ func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, err
 	epA := c.ep
 	delay := epA.HedgeDelay(t.tune.hedgeFloor, t.tune.hedgeCap, t.tune.hedgeDefault)
 	t.hedges.earn()
-	h := &hedge{a: a, results: make(chan attemptResult, 2)}
+	h := &c.hedge
+	if c.tries > 0 {
+		// Losers of an earlier attempt may still report to c.hedge.
+		h = new(hedge)
+	}
+	h.a, h.results = a, make(chan attemptResult, 2)
 
 	cancelA := h.launch(req, epA)
-	timer := time.NewTimer(delay)
+	timer := getTimer(delay)
 	var r attemptResult
 	select {
 	case r = <-h.results:
-		timer.Stop()
+		putTimer(timer)
 		return a.settle(c, r)
 	case <-timer.C:
+		putTimer(timer)
 	}
 
 	// No answer within the delay: hedge, when another healthy endpoint exists
@@ -105,49 +111,81 @@ func (a *attemptTripper) settle(c *call, r attemptResult) (*http.Response, error
 	return r.resp, r.err
 }
 
+// attempt is one in-flight read of a hedge, run on its own goroutine.
+type attempt struct {
+	h      *hedge
+	ep     *endpoints.Endpoint
+	req    *http.Request
+	actx   context.Context
+	cancel context.CancelFunc
+	body   attemptBody
+}
+
 // launch starts one attempt of the read on ep in its own goroutine and
 // returns its cancel function. The attempt reports to h.results unless it
 // lost: a losing response is drained and closed right there.
 func (h *hedge) launch(req *http.Request, ep *endpoints.Endpoint) context.CancelFunc {
-	a := h.a
-	parent := req.Context()
-	actx, cancel := context.WithTimeoutCause(parent, a.t.cfg.RequestTimeout, errAttemptTimeout)
+	at := &attempt{h: h, ep: ep}
+	at.actx, at.cancel = context.WithTimeoutCause(req.Context(), h.a.t.cfg.RequestTimeout, errAttemptTimeout)
+	at.req = req.WithContext(at.actx)
 	// Close waits for tracked attempts; one started while closing runs
 	// untracked, bounded by its timeout anyway.
-	tracked := a.t.track()
+	tracked := h.a.t.track()
 	ep.Begin()
-	go func() {
-		if tracked {
-			defer a.t.untrack()
-		}
-		start := time.Now()
-		resp, err := a.next.RoundTrip(req.WithContext(actx))
-		elapsed := time.Since(start)
-		h.mu.Lock()
-		lost := h.won
-		if err == nil && !lost {
-			h.won = true
-		}
-		h.mu.Unlock()
-		switch {
-		case err == nil && !lost:
-			ep.ObserveLatency(elapsed)
-			resp.Body = newAttemptBody(resp.Body, cancel, ep)
-			h.results <- attemptResult{ep: ep, resp: resp}
-			return
-		case err == nil: // answered, but too late: keep the connection
-			closeBody(resp.Body)
-			ep.ObserveLatency(elapsed)
-		case lost: // cut after the grace period: slow, not dead
-			ep.ObserveSlow(elapsed)
-		default:
-			err = a.attemptFailed(ep, actx, parent, err)
-			h.results <- attemptResult{ep: ep, err: err}
-		}
-		cancel()
-		ep.End()
-	}()
-	return cancel
+	go at.run(tracked)
+	return at.cancel
+}
+
+func (at *attempt) run(tracked bool) {
+	h, a, ep := at.h, at.h.a, at.ep
+	if tracked {
+		defer a.t.untrack()
+	}
+	start := time.Now()
+	resp, err := a.next.RoundTrip(at.req)
+	elapsed := time.Since(start)
+	h.mu.Lock()
+	lost := h.won
+	if err == nil && !lost {
+		h.won = true
+	}
+	h.mu.Unlock()
+	switch {
+	case err == nil && !lost:
+		ep.ObserveLatency(elapsed)
+		at.body = attemptBody{ReadCloser: resp.Body, cancel: at.cancel, ep: ep}
+		resp.Body = &at.body
+		h.results <- attemptResult{ep: ep, resp: resp}
+		return
+	case err == nil: // answered, but too late: keep the connection
+		closeBody(resp.Body)
+		ep.ObserveLatency(elapsed)
+	case lost: // cut after the grace period: slow, not dead
+		ep.ObserveSlow(elapsed)
+	default:
+		err = a.attemptFailed(ep, at.actx, at.req.Context(), err)
+		h.results <- attemptResult{ep: ep, err: err}
+	}
+	at.cancel()
+	ep.End()
+}
+
+var timers sync.Pool
+
+// getTimer returns a stopped-and-drained or new timer set to d.
+func getTimer(d time.Duration) *time.Timer {
+	if t, ok := timers.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+// putTimer stops t and keeps it for reuse. Since Go 1.23 a stopped timer's
+// channel holds no stale value, so Reset after Stop is safe.
+func putTimer(t *time.Timer) {
+	t.Stop()
+	timers.Put(t)
 }
 
 // track registers a background goroutine Close waits for; false once closed.

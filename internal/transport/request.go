@@ -80,7 +80,7 @@ func (t *Transport) newHTTPRequest(c *call, base string) (*retryablehttp.Request
 	} else {
 		target = base + c.req.Path
 	}
-	r, err := retryablehttp.NewRequestWithContext(c.ctx, c.req.Method, target, body)
+	r, err := retryablehttp.NewRequestWithContext(c, c.req.Method, target, body)
 	if err != nil {
 		return nil, err
 	}
