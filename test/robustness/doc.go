@@ -1,0 +1,25 @@
+// Package robustness checks the SDK's guarantees the way etcd's robustness tests and
+// Jepsen do: several clients run random traffic against a cluster while a nemesis
+// injects faults, every operation is recorded with its invocation and completion time
+// and its outcome, and checkers then judge the recorded history:
+//
+//   - the key-value history is linearizable (porcupine, one register per key, unknown
+//     outcomes modelled as "may or may not have happened"), and the store indexes the
+//     SDK reports respect real time;
+//   - every watch stream is ordered, free of duplicates, and equal to the server's event
+//     history for its prefix over the range it covered;
+//   - no goroutine outlives a run.
+//
+// The package also holds hostile-server tests (slowloris, endless headers and bodies,
+// redirects), TLS tests with certificates generated at test time, and key-escape tests.
+// Everything lives in _test.go files; this file only documents the package.
+//
+// By default the suite runs against the in-process cluster of package deimostest. With
+// DEIMOS_ENDPOINTS set it runs against that real cluster, and DEIMOS_NEMESIS (for
+// example './ctl.sh {action} {node}', actions kill/start/pause/resume, node 1-based)
+// lets it fault the cluster; without DEIMOS_NEMESIS a real-cluster run injects no
+// faults. ROBUSTNESS_DURATION sets how long the traffic runs (default 12s for the run in
+// `make test`; `make robustness` passes 5m), ROBUSTNESS_SEED fixes the random schedule,
+// and ROBUSTNESS_ARTIFACTS names the directory that receives porcupine's HTML
+// visualisation when a history is not linearizable (default os.TempDir()).
+package robustness

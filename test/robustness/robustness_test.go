@@ -1,0 +1,250 @@
+package robustness
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/marsevilspirit/deimos-client"
+	"github.com/marsevilspirit/deimos-client/watch"
+)
+
+// runConfig is the shape of one robustness run.
+type runConfig struct {
+	duration       time.Duration // how long the traffic runs
+	seed           uint64
+	prefix         string // every key of the run lives below it
+	clients        int    // key-value clients; every other one is pinned to one node
+	watchers       int
+	keys           int           // keys per epoch
+	epoch          time.Duration // how often the key set changes
+	requestTimeout time.Duration // the clients' per-attempt timeout
+	opTimeout      time.Duration // the deadline of each operation
+	serverTimeout  time.Duration // in-process: how long requests hang without quorum
+	watchTimeout   time.Duration // in-process: how long a long poll is held
+	checkTimeout   time.Duration // porcupine's budget per key
+	artifacts      string        // where visualisations go
+}
+
+func loadConfig(t *testing.T) runConfig {
+	t.Helper()
+	cfg := runConfig{
+		duration:       12 * time.Second,
+		seed:           uint64(time.Now().UnixNano()),
+		clients:        6,
+		watchers:       3,
+		keys:           4,
+		epoch:          3 * time.Second,
+		requestTimeout: 400 * time.Millisecond,
+		opTimeout:      1500 * time.Millisecond,
+		serverTimeout:  250 * time.Millisecond,
+		watchTimeout:   2 * time.Second,
+		checkTimeout:   time.Minute,
+		artifacts:      os.Getenv("ROBUSTNESS_ARTIFACTS"),
+	}
+	if v := os.Getenv("ROBUSTNESS_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			t.Fatalf("ROBUSTNESS_DURATION=%q: want a positive duration such as 5m", v)
+		}
+		cfg.duration = d
+	}
+	if v := os.Getenv("ROBUSTNESS_SEED"); v != "" {
+		s, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("ROBUSTNESS_SEED=%q: want an unsigned integer", v)
+		}
+		cfg.seed = s
+	}
+	cfg.prefix = fmt.Sprintf("/robustness/r%d", cfg.seed%1_000_000_007)
+	return cfg
+}
+
+// TestRobustness runs random traffic with faults and checks the recorded history:
+// linearizability of the key-value operations, the real-time order of the indexes,
+// and the completeness and order of every watch stream.
+func TestRobustness(t *testing.T) {
+	cfg := loadConfig(t)
+	t.Logf("seed %d (ROBUSTNESS_SEED=%d reproduces the schedule), duration %v, prefix %s", cfg.seed, cfg.seed, cfg.duration, cfg.prefix)
+	res := run(t, cfg)
+	t.Log(res.summary())
+	for _, v := range res.violations {
+		t.Errorf("violation: %s", v)
+	}
+	goleak.VerifyNone(t)
+}
+
+// runResult is what a run found.
+type runResult struct {
+	kv         kvCheckStats
+	watch      watchCheckStats
+	faults     map[string]int
+	byKind     map[opKind]int
+	violations []violation
+	finalIndex uint64
+}
+
+func (r runResult) summary() string {
+	var fs []string
+	total := 0
+	for k, v := range r.faults {
+		fs = append(fs, fmt.Sprintf("%s=%d", k, v))
+		total += v
+	}
+	sort.Strings(fs)
+	return fmt.Sprintf("ROBUSTNESS SUMMARY: operations=%d checked-by-porcupine=%d keys=%d unknown-outcomes=%d not-applied=%d rejected=%d | faults=%d (%s) | watch segments=%d events=%d compared-with-server=%d restarts=%d | final index %d | violations=%d",
+		r.kv.Ops, r.kv.Checked, r.kv.Keys, r.kv.Unknown, r.kv.NotApplied, r.kv.Rejected,
+		total, strings.Join(fs, " "), r.watch.Segments, r.watch.Events, r.watch.Compared, r.watch.Restarts,
+		r.finalIndex, len(r.violations))
+}
+
+func run(t *testing.T, cfg runConfig) runResult {
+	tg := newTarget(t, cfg)
+	defer tg.close()
+	rng := rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15))
+
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	newClient := func(eps ...string) *deimos.Client {
+		c := deimos.New(deimos.WithEndpoints(eps...), deimos.WithRequestTimeout(cfg.requestTimeout))
+		closers = append(closers, func() { _ = c.Close() })
+		return c
+	}
+	// Even clients use every endpoint, odd ones are pinned to a single node.
+	endpointsOf := func(i int) []string {
+		if i%2 == 0 {
+			return tg.endpoints
+		}
+		return []string{tg.endpoints[(i/2)%len(tg.endpoints)]}
+	}
+
+	rec := newRecorder()
+	var final struct {
+		sync.Mutex
+		index uint64
+	}
+	until := func() uint64 { final.Lock(); defer final.Unlock(); return final.index }
+
+	// Watchers start first so that they cover the whole run.
+	watchCtx, stopWatch := context.WithTimeout(context.Background(), cfg.duration+time.Minute)
+	defer stopWatch()
+	stop := make(chan struct{})
+	var wwg sync.WaitGroup
+	var watchers []*watcher
+	for i := 0; i < cfg.watchers; i++ {
+		w := &watcher{id: i, client: newClient(endpointsOf(i)...), prefix: cfg.prefix}
+		watchers = append(watchers, w)
+		wwg.Add(1)
+		go func() { defer wwg.Done(); w.run(watchCtx, stop, until) }()
+	}
+
+	trafficCtx, stopTraffic := context.WithTimeout(context.Background(), cfg.duration)
+	defer stopTraffic()
+	var twg sync.WaitGroup
+	for i := 0; i < cfg.clients; i++ {
+		c := &kvClient{
+			id: i, kv: newClient(endpointsOf(i)...).KV(), rec: rec, cfg: cfg, seen: map[string]string{},
+			rng: rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
+		}
+		twg.Add(1)
+		go func() { defer twg.Done(); c.run(trafficCtx) }()
+	}
+	nemRng := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+	nemDone := make(chan struct{})
+	go func() { defer close(nemDone); tg.nemesis.run(trafficCtx, nemRng) }()
+	twg.Wait()
+	<-nemDone
+
+	// A final write after healing: its index is the last event the watchers must see.
+	closer := newClient(tg.endpoints...)
+	endCtx, cancelEnd := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelEnd()
+	for {
+		resp, err := closer.Set(endCtx, cfg.prefix+"/end", "end")
+		if err == nil {
+			final.Lock()
+			final.index = resp.Index
+			final.Unlock()
+			break
+		}
+		if !sleepCtx(endCtx, 100*time.Millisecond) {
+			t.Fatalf("final write never succeeded: %v", err)
+		}
+	}
+	close(stop)
+	wwg.Wait()
+
+	ops := rec.history()
+	res := runResult{faults: tg.nemesis.counts(), byKind: map[opKind]int{}, finalIndex: until()}
+	for _, o := range ops {
+		res.byKind[o.Kind]++
+	}
+	res.kv, res.violations = checkKV(ops, cfg.checkTimeout, cfg.artifacts)
+
+	var segs []segment
+	for _, w := range watchers {
+		segs = append(segs, w.result()...)
+	}
+	truth, haveTruth := serverHistory(tg, closer, cfg.prefix, segs, until())
+	wst, wvs := checkWatches(segs, truth, haveTruth, ops)
+	res.watch = wst
+	res.violations = append(res.violations, wvs...)
+	for _, w := range watchers {
+		if len(w.result()) == 0 {
+			res.violations = append(res.violations, violation{Check: "watch", Detail: fmt.Sprintf("watcher %d never started a stream", w.id)})
+		}
+	}
+	if n, ok := tg.nemesis.(*commandNemesis); ok {
+		for _, f := range n.failures() {
+			t.Logf("nemesis command failed: %s", f)
+		}
+	}
+	return res
+}
+
+// serverHistory returns the server's events under prefix: the in-process cluster's log,
+// or on a real cluster a replay by a fresh watch from the earliest segment start (false
+// when the server's 1000-event history no longer reaches back that far).
+func serverHistory(tg *target, c *deimos.Client, prefix string, segs []segment, final uint64) ([]wEvent, bool) {
+	var out []wEvent
+	if tg.cluster != nil {
+		for _, ev := range tg.cluster.History(prefix) {
+			out = append(out, fromServer(ev))
+		}
+		return out, true
+	}
+	if len(segs) == 0 {
+		return nil, false
+	}
+	from := segs[0].Start
+	for _, s := range segs {
+		from = min(from, s.Start)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := watch.Watch(ctx, c, prefix, watch.WithRecursive(), watch.WithAfterIndex(from))
+	if err != nil {
+		return nil, false
+	}
+	defer s.Close()
+	for ev := range s.Events() {
+		out = append(out, fromWatch(ev))
+		if ev.Index() >= final {
+			return out, true
+		}
+	}
+	return nil, false
+}
