@@ -1,0 +1,263 @@
+package endpoints
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestNormalize(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"http://127.0.0.1:4001", "http://127.0.0.1:4001"},
+		{" HTTP://Node1:4001/ ", "http://node1:4001"},
+		{"https://[::1]:4001", "https://[::1]:4001"},
+	} {
+		got, err := Normalize(tc.in)
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, got)
+	}
+	for _, bad := range []string{"", "127.0.0.1:4001", "ftp://h:1", "http://", "http://:4001",
+		"http://h:4001/v2", "http://h:4001?x=1", "http://u:p@h:4001", "http://h:port"} {
+		_, err := Normalize(bad)
+		assert.ErrorIs(t, err, ErrInvalidEndpoint, "%q", bad)
+	}
+}
+
+func TestNew_RejectsBadSeeds(t *testing.T) {
+	_, err := New(nil, Options{})
+	require.ErrorIs(t, err, ErrInvalidEndpoint)
+	_, err = New([]string{"http://a:1", "nope"}, Options{})
+	require.ErrorIs(t, err, ErrInvalidEndpoint)
+	assert.Contains(t, err.Error(), "nope")
+
+	s, err := New([]string{"http://a:1", "http://A:1/"}, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, 1, s.Len(), "duplicates merge")
+}
+
+func urls(s *Set) []string {
+	var out []string
+	for _, st := range s.Snapshot() {
+		out = append(out, st.URL)
+	}
+	return out
+}
+
+func TestUpdate_KeepsSeedsAndIgnoresGarbage(t *testing.T) {
+	s, err := New([]string{"http://seed:1"}, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+
+	changed, err := s.Update([]string{"http://a:1", "http://b:1"})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, []string{"http://seed:1", "http://a:1", "http://b:1"}, urls(s))
+
+	for _, garbage := range [][]string{nil, {}, {"<html><body>502 proxy garbage</body></html>"}} {
+		changed, err = s.Update(garbage)
+		require.ErrorIs(t, err, ErrInvalidEndpoint)
+		assert.False(t, changed)
+		assert.Len(t, urls(s), 3, "a garbage member list changes nothing")
+	}
+
+	// A member that left is dropped, the seed stays, and known endpoints keep
+	// their health record.
+	a := s.Pick(nil)
+	for a.URL() != "http://a:1" {
+		a = s.Pick(nil)
+	}
+	s.Failure(a, errors.New("boom"), true)
+	changed, err = s.Update([]string{"http://a:1"})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	assert.Equal(t, []string{"http://seed:1", "http://a:1"}, urls(s))
+	assert.Equal(t, Cooldown, s.Snapshot()[1].State)
+
+	changed, err = s.Update([]string{"http://a:1"})
+	require.NoError(t, err)
+	assert.False(t, changed)
+}
+
+func TestPick_SpreadsLoadAcrossHealthyEndpoints(t *testing.T) {
+	s, err := New([]string{"http://a:1", "http://b:1", "http://c:1"}, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	counts := map[string]int{}
+	for i := 0; i < 3000; i++ {
+		e := s.Pick(nil)
+		counts[e.URL()]++
+		e.ObserveLatency(200 * time.Microsecond)
+	}
+	for u, n := range counts {
+		assert.Greater(t, n, 600, "%s got %d of 3000", u, n)
+	}
+}
+
+func TestPick_PrefersFastAndIdleEndpoints(t *testing.T) {
+	s, err := New([]string{"http://a:1", "http://b:1", "http://c:1"}, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	list := *s.list.Load()
+	slow := list[0]
+	for i := 0; i < 20; i++ {
+		slow.ObserveLatency(50 * time.Millisecond)
+		list[1].ObserveLatency(time.Millisecond)
+		list[2].ObserveLatency(time.Millisecond)
+	}
+	for i := 0; i < 500; i++ {
+		require.NotSame(t, slow, s.Pick(nil), "the slowest of three never wins a pair")
+	}
+	// A busy endpoint loses against an idle one of the same speed.
+	busy := list[1]
+	for i := 0; i < 10; i++ {
+		busy.Begin()
+	}
+	defer func() {
+		for i := 0; i < 10; i++ {
+			busy.End()
+		}
+	}()
+	for i := 0; i < 500; i++ {
+		require.Same(t, list[2], s.Pick(slow))
+	}
+}
+
+func TestPick_ExcludeAndFallback(t *testing.T) {
+	s, err := New([]string{"http://a:1", "http://b:1"}, Options{CooldownBase: time.Hour})
+	require.NoError(t, err)
+	defer s.Close()
+	list := *s.list.Load()
+	a, b := list[0], list[1]
+	for i := 0; i < 100; i++ {
+		require.Same(t, b, s.Pick(a))
+	}
+	s.Failure(b, errors.New("refused"), true)
+	assert.Nil(t, s.PickHealthy(a), "no healthy endpoint but the excluded one")
+	assert.Same(t, a, s.Pick(b))
+	s.Failure(a, errors.New("refused"), true)
+	assert.NotNil(t, s.Pick(nil), "with everything cooling down Pick still answers")
+	assert.Nil(t, s.PickHealthy(nil))
+}
+
+func TestFailure_SoftFailuresNeedAThreshold(t *testing.T) {
+	s, err := New([]string{"http://a:1"}, Options{FailureThreshold: 3, CooldownBase: time.Hour})
+	require.NoError(t, err)
+	defer s.Close()
+	e := s.Pick(nil)
+	s.Failure(e, errors.New("500"), false)
+	s.Failure(e, errors.New("500"), false)
+	assert.Equal(t, Healthy, s.Snapshot()[0].State)
+	s.Failure(e, errors.New("500"), false)
+	st := s.Snapshot()[0]
+	assert.Equal(t, Cooldown, st.State)
+	assert.Equal(t, 3, st.Failures)
+	assert.EqualError(t, st.LastErr, "500")
+
+	e.ObserveSuccess()
+	st = s.Snapshot()[0]
+	assert.Equal(t, Healthy, st.State, "a real answer ends the cool-down")
+	assert.Zero(t, st.Failures)
+}
+
+func TestCooldown_ProbeBeforeTrust(t *testing.T) {
+	var healthy atomic.Bool
+	var probes atomic.Int64
+	s, err := New([]string{"http://a:1", "http://b:1"}, Options{
+		CooldownBase: 20 * time.Millisecond,
+		CooldownMax:  40 * time.Millisecond,
+		Probe: func(ctx context.Context, url string) error {
+			probes.Add(1)
+			if url == "http://a:1" && !healthy.Load() {
+				return errors.New("still down")
+			}
+			return nil
+		},
+	})
+	require.NoError(t, err)
+	defer s.Close()
+	a := (*s.list.Load())[0]
+	s.Failure(a, errors.New("timeout"), true)
+
+	// While a is down, picks never return it and probes keep failing.
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		require.NotSame(t, a, s.Pick(nil))
+	}
+	assert.Greater(t, probes.Load(), int64(1), "cool-downs ended and probes ran")
+	assert.NotEqual(t, Healthy, s.Snapshot()[0].State)
+
+	healthy.Store(true)
+	require.Eventually(t, func() bool { return s.Pick(nil) == a || s.Snapshot()[0].State == Healthy },
+		2*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return s.Pick(nil) == a }, 2*time.Second, time.Millisecond,
+		"a probed endpoint takes traffic again")
+}
+
+func TestHedgeDelay_IsAClampedHighPercentile(t *testing.T) {
+	s, err := New([]string{"http://a:1"}, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	e := s.Pick(nil)
+	assert.Equal(t, 50*time.Millisecond, e.HedgeDelay(10*time.Millisecond, time.Second, 50*time.Millisecond))
+	for i := 0; i < 95; i++ {
+		e.ObserveLatency(time.Millisecond)
+	}
+	for i := 0; i < 5; i++ {
+		e.ObserveLatency(300 * time.Millisecond)
+	}
+	// The window holds the last 64 samples: 59 fast ones, 5 slow; p95 is slow.
+	assert.Equal(t, 300*time.Millisecond, e.HedgeDelay(10*time.Millisecond, time.Second, 0))
+	assert.Equal(t, 200*time.Millisecond, e.HedgeDelay(10*time.Millisecond, 200*time.Millisecond, 0))
+	for i := 0; i < 64; i++ {
+		e.ObserveLatency(time.Millisecond)
+	}
+	assert.Equal(t, 10*time.Millisecond, e.HedgeDelay(10*time.Millisecond, time.Second, 0), "floor")
+}
+
+func TestSet_ConcurrentUse(t *testing.T) {
+	s, err := New([]string{"http://a:1", "http://b:1", "http://c:1"}, Options{
+		CooldownBase: time.Millisecond,
+		Probe:        func(context.Context, string) error { return nil },
+	})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				e := s.Pick(nil)
+				e.Begin()
+				switch i % 4 {
+				case 0:
+					s.Failure(e, errors.New("x"), true)
+				case 1:
+					e.ObserveSlow(time.Millisecond)
+				default:
+					e.ObserveLatency(time.Microsecond)
+					e.ObserveSuccess()
+				}
+				e.End()
+				if i%100 == 0 {
+					_, _ = s.Update([]string{"http://d:1"})
+					_ = s.Snapshot()
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	s.Close()
+	for _, st := range s.Snapshot() {
+		assert.Zero(t, st.InFlight)
+	}
+}
