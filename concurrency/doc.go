@@ -1,0 +1,39 @@
+// Package concurrency builds coordination recipes on the Deimos key space:
+// sessions that keep TTL keys alive, a fair queue lock with fencing tokens
+// (Mutex), the README's DistributedLock on top of it, leader election and
+// counting semaphores.
+//
+// The server has no leases and no multi-key transactions, so every recipe is
+// made of TTL keys, in-order keys (POST), compare-and-swap/delete and
+// watches:
+//
+//   - A Session owns TTL keys and refreshes each one by compare-and-swap on
+//     its unique value, resending value and TTL (an update without them would
+//     wipe either). When a key cannot be refreshed before its expiration, or
+//     is found gone, the session is lost: Done closes and Err says why.
+//   - A lock is a queue of in-order keys under the lock's key, used as a
+//     directory. The entry with the lowest createdIndex (compared as a number)
+//     holds the lock; each waiter watches only the entry just ahead of it, so
+//     a release wakes exactly one waiter. The holder's createdIndex is its
+//     fencing token, strictly increasing from one holder to the next.
+//   - An Election is the same queue with a value; the leader is the first
+//     entry. A Semaphore with n permits lets the first n entries hold.
+//
+// The shortest use:
+//
+//	s, err := concurrency.NewSession(client, concurrency.WithTTL(10*time.Second))
+//	if err != nil {
+//		return err
+//	}
+//	defer s.Close()
+//	m := concurrency.NewMutex(s, "/locks/orders")
+//	if err := m.Lock(ctx); err != nil {
+//		return err
+//	}
+//	defer m.Unlock(context.Background())
+//	writeWithFence(m.FencingToken()) // let the protected resource reject stale holders
+//
+// The lock directory itself is never deleted nor given a TTL: the real server
+// crashes when a directory is removed while keys inside it are watched
+// (PROTOCOL.md §12.7).
+package concurrency
