@@ -95,10 +95,6 @@ type attemptBody struct {
 	ended  atomic.Bool
 }
 
-func newAttemptBody(rc io.ReadCloser, cancel context.CancelFunc, ep *endpoints.Endpoint) *attemptBody {
-	return &attemptBody{ReadCloser: rc, cancel: cancel, ep: ep}
-}
-
 func (b *attemptBody) Close() error {
 	err := b.ReadCloser.Close()
 	if !b.ended.Swap(true) {

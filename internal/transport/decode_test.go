@@ -2,12 +2,17 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
+	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -271,4 +276,132 @@ func TestDo_AfterClose(t *testing.T) {
 	_, err := tr.Do(context.Background(), getReq("/a"), nil)
 	require.ErrorIs(t, err, ErrClosed)
 	require.NoError(t, tr.Close())
+}
+
+func TestDo_LogsThroughSlogOnly(t *testing.T) {
+	var buf safeBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, okBody) },
+		func(c *Config) { c.Logger = logger })
+	_, err := tr.Do(context.Background(), getReq("/a"), nil)
+	require.NoError(t, err)
+	assert.Contains(t, buf.String(), "deimos request")
+	assert.Contains(t, buf.String(), "status=200")
+	assert.Nil(t, tr.rc.Logger, "retryablehttp's own logger stays off")
+}
+
+type safeBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestErrors_MessagesNameTheRequest(t *testing.T) {
+	ce := &ClusterError{Op: "get", Key: "/a", Cause: context.DeadlineExceeded, Endpoints: []EndpointError{
+		{Endpoint: "http://n1:4001", Err: &RequestError{Op: "get", Key: "/a", Endpoint: "http://n1:4001", Err: errors.New("connection refused")}},
+		{Endpoint: "http://n2:4002", Err: &ResponseError{Op: "get", Key: "/a", Endpoint: "http://n2:4002", StatusCode: 500, Kind: ErrServerUnavailable, Snippet: "Internal Server Error"}},
+	}}
+	assert.Equal(t, `deimos: get /a: no endpoint could serve the request: context deadline exceeded; last errors: `+
+		`http://n1:4001: connection refused; http://n2:4002: server could not complete the request: status 500 Internal Server Error: body "Internal Server Error"`,
+		ce.Error())
+
+	uo := &UnknownOutcomeError{Op: "set", Key: "/a", Endpoint: "http://n1:4001", Err: ErrAttemptTimeout}
+	assert.Equal(t, "deimos: set /a on http://n1:4001: outcome unknown, the write may have been applied: deimos: no answer within the attempt timeout", uo.Error())
+	assert.ErrorIs(t, uo, ErrAttemptTimeout)
+
+	long := &Error{Code: 100, Message: "Key not found", Cause: strings.Repeat("k", 10000), Op: "get", Key: strings.Repeat("k", 10000)}
+	assert.Less(t, len(long.Error()), 600, "server and user text is clipped")
+}
+
+func TestDo_WriteRetriedOnlyWhenNeverSent(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close() // connection refused from now on
+	var n atomic.Int64
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		io.WriteString(w, okBody)
+	}))
+	defer live.Close()
+	tr, err := New(Config{Endpoints: []string{deadURL, live.URL}})
+	require.NoError(t, err)
+	defer tr.Close()
+	for i := 0; i < 20; i++ {
+		resp, err := tr.Do(context.Background(), putReq("/a", map[string]string{"value": "v"}), nil)
+		require.NoError(t, err)
+		assert.Equal(t, live.URL, resp.Endpoint)
+	}
+	assert.Equal(t, int64(20), n.Load(), "each write reached the server exactly once")
+
+	// With every endpoint refusing, the write is known not to be applied.
+	tr2, err := New(Config{Endpoints: []string{deadURL}})
+	require.NoError(t, err)
+	defer tr2.Close()
+	_, err = tr2.Do(context.Background(), putReq("/a", map[string]string{"value": "v"}), nil)
+	require.ErrorIs(t, err, ErrClusterUnavailable)
+	require.NotErrorIs(t, err, ErrUnknownOutcome)
+	assert.Contains(t, err.Error(), "refused")
+}
+
+func TestNew_ValidatesEndpoints(t *testing.T) {
+	_, err := New(Config{Endpoints: []string{"localhost:4001"}})
+	require.Error(t, err)
+	_, err = New(Config{})
+	require.Error(t, err)
+	_, err = New(Config{Endpoints: []string{"http://a:1"}, RequestTimeout: -1})
+	require.Error(t, err)
+}
+
+func TestDo_RejectsBadRequests(t *testing.T) {
+	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) { t.Error("no request may be sent") })
+	for _, req := range []*Request{
+		{Op: "get", Method: "PATCH", Path: "/keys/a"},
+		{Op: "get", Method: "GET", Path: "/keys//a"},
+		{Op: "get", Method: "GET", Path: "/keys/../a"},
+		{Op: "get", Method: "GET", Path: "keys/a"},
+		{Op: "get", Method: "GET", Path: "/keys/a?x=1"},
+	} {
+		_, err := tr.Do(context.Background(), req, nil)
+		assert.Error(t, err, "%+v", req)
+	}
+}
+
+func TestDo_TLS(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		io.WriteString(w, okBody)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
+	srv.StartTLS()
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+
+	tr, err := New(Config{Endpoints: []string{srv.URL}, TLSConfig: &tls.Config{RootCAs: pool}})
+	require.NoError(t, err)
+	defer tr.Close()
+	_, err = tr.Do(context.Background(), putReq("/a", map[string]string{"value": "v"}), nil)
+	require.NoError(t, err)
+
+	// An untrusted certificate fails the handshake: the write provably never
+	// reached the server, so it is not an unknown outcome.
+	untrusted, err := New(Config{Endpoints: []string{srv.URL}, TLSConfig: &tls.Config{}})
+	require.NoError(t, err)
+	defer untrusted.Close()
+	_, err = untrusted.Do(context.Background(), putReq("/a", map[string]string{"value": "v"}), nil)
+	require.ErrorIs(t, err, ErrClusterUnavailable)
+	require.NotErrorIs(t, err, ErrUnknownOutcome)
+	assert.Equal(t, int64(1), n.Load())
 }

@@ -25,10 +25,9 @@ type hedge struct {
 }
 
 type attemptResult struct {
-	ep     *endpoints.Endpoint
-	resp   *http.Response
-	err    error
-	cancel context.CancelFunc
+	ep   *endpoints.Endpoint
+	resp *http.Response
+	err  error
 }
 
 // hedged sends a safe read to c.ep and, after that endpoint's hedge delay,
