@@ -310,3 +310,40 @@ func TestCluster_ContextCancelledWriteInFlightIsUnknownOutcome(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.False(t, errors.Is(err, ErrClusterUnavailable))
 }
+
+func TestCluster_LongPollOutlivesTheAttemptTimeout(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	const timeout = 150 * time.Millisecond
+	tr := clusterTransport(t, c, func(cfg *Config) { cfg.RequestTimeout = timeout })
+	watch := &Request{Op: "watch", Method: http.MethodGet, Key: "/w", Path: "/keys/w",
+		Params: map[string][]string{"wait": {"true"}}, Class: LongPoll}
+
+	got := make(chan error, 1)
+	var out wireResp
+	go func() {
+		_, err := tr.Do(context.Background(), watch, &out)
+		got <- err
+	}()
+	// The watch is still waiting well after one attempt timeout...
+	select {
+	case err := <-got:
+		t.Fatalf("watch ended early: %v", err)
+	case <-time.After(3 * timeout):
+	}
+	// ...and delivers the event when it comes.
+	set(t, tr, "/w", "event")
+	require.NoError(t, <-got)
+	assert.Equal(t, "event", out.Node.Value)
+
+	// A watch on a paused node gives up after one attempt timeout, once.
+	tr1 := clusterTransport(t, c, func(cfg *Config) {
+		cfg.RequestTimeout = timeout
+		cfg.Endpoints = c.Endpoints()[:1]
+	})
+	c.Node(0).Pause()
+	defer c.Node(0).Resume()
+	before := c.Node(0).Requests("GET")
+	_, err := tr1.Do(context.Background(), watch, nil)
+	require.ErrorIs(t, err, ErrAttemptTimeout)
+	assert.Equal(t, before+1, c.Node(0).Requests("GET"), "long polls are attempted once")
+}
