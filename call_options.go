@@ -3,6 +3,7 @@ package deimos
 import (
 	"time"
 
+	"github.com/marsevilspirit/deimos-client/concurrency"
 	"github.com/marsevilspirit/deimos-client/kv"
 	"github.com/marsevilspirit/deimos-client/watch"
 )
@@ -24,11 +25,32 @@ type (
 // other packages, by embedding their option types beside kv's).
 
 // TTLOption is a time to live; see WithTTL.
-type TTLOption struct{ kv.TTLOption }
+type TTLOption struct {
+	kv.TTLOption
+	lockTTL
+}
+
+// lockTTL gives concurrency's TTL option its own field name beside kv's.
+type lockTTL = concurrency.TTLOption
 
 // WithTTL makes a written key expire ttl after the write: at least one second,
 // at most kv.MaxTTL, fractional seconds rounded up (ErrInvalidTTL otherwise).
-func WithTTL(ttl time.Duration) TTLOption { return TTLOption{kv.WithTTL(ttl)} }
+// Given to NewDistributedLock or WithLock, it is the lock's time to live
+// (default concurrency.DefaultTTL, 15 s).
+func WithTTL(ttl time.Duration) TTLOption {
+	return TTLOption{kv.WithTTL(ttl), concurrency.WithTTL(ttl)}
+}
+
+// WithAutoRenewal sets whether a held DistributedLock is renewed in the
+// background (default true). Without it the lock expires one TTL after it
+// was acquired or last renewed, unless Renew or StartAutoRenewal is called.
+func WithAutoRenewal(on bool) concurrency.AutoRenewalOption { return concurrency.WithAutoRenewal(on) }
+
+// WithRenewalPeriod sets how often a DistributedLock is renewed (default a
+// third of its TTL; periods of the TTL or more are clamped to half of it).
+func WithRenewalPeriod(d time.Duration) concurrency.RenewalPeriodOption {
+	return concurrency.WithRenewalPeriod(d)
+}
 
 // RecursiveOption selects a whole subtree; see WithRecursive.
 type RecursiveOption struct {

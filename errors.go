@@ -3,6 +3,7 @@ package deimos
 import (
 	"errors"
 
+	"github.com/marsevilspirit/deimos-client/concurrency"
 	"github.com/marsevilspirit/deimos-client/kv"
 )
 
@@ -49,4 +50,18 @@ var (
 	ErrInvalidTTL = kv.ErrInvalidTTL
 	// ErrInvalidOption: options that do not fit the call. Nothing was sent.
 	ErrInvalidOption = kv.ErrInvalidOption
+)
+
+// Lock errors (see NewDistributedLock), matched with errors.Is.
+var (
+	// ErrLockTimeout: Lock's context deadline passed first; the error also
+	// matches context.DeadlineExceeded.
+	ErrLockTimeout = concurrency.ErrLockTimeout
+	// ErrLockAlreadyHeld: TryLock found the lock held by another owner.
+	ErrLockAlreadyHeld = concurrency.ErrLockAlreadyHeld
+	// ErrLockNotHeld: Unlock or Renew on a lock this value does not hold.
+	ErrLockNotHeld = concurrency.ErrLockNotHeld
+	// ErrLockLost: the held lock's key expired or was removed behind the
+	// holder's back.
+	ErrLockLost = concurrency.ErrLockLost
 )
