@@ -80,7 +80,7 @@ func newClusterNemesis(c *deimostest.Cluster, cfg runConfig) *clusterNemesis {
 
 func (n *clusterNemesis) run(ctx context.Context, rng *rand.Rand) {
 	nodes := n.c.Nodes()
-	for sleepCtx(ctx, between(rng, 150*time.Millisecond, 500*time.Millisecond)) {
+	for sleepCtx(ctx, between(rng, 100*time.Millisecond, 400*time.Millisecond)) {
 		node := nodes[rng.IntN(len(nodes))]
 		window := between(rng, 200*time.Millisecond, 900*time.Millisecond)
 		var undo func()
@@ -119,7 +119,7 @@ func (n *clusterNemesis) run(ctx context.Context, rng *rand.Rand) {
 			}
 			f := faults[rng.IntN(len(faults))]
 			method := []string{"PUT", "DELETE", "GET", ""}[rng.IntN(4)]
-			count := 1 + rng.IntN(3)
+			count := 1 + rng.IntN(5)
 			n.inc(f.name)
 			node.SetHook(deimostest.FailNext(method, "/keys"+n.cfg.prefix, f.f, count))
 			undo = func() { node.SetHook(nil) }

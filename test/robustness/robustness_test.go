@@ -26,6 +26,7 @@ type runConfig struct {
 	clients        int    // key-value clients; every other one is pinned to one node
 	watchers       int
 	keys           int           // keys per epoch
+	think          time.Duration // mean pause of a client between operations
 	epoch          time.Duration // how often the key set changes
 	requestTimeout time.Duration // the clients' per-attempt timeout
 	opTimeout      time.Duration // the deadline of each operation
@@ -43,6 +44,7 @@ func loadConfig(t *testing.T) runConfig {
 		clients:        6,
 		watchers:       3,
 		keys:           4,
+		think:          5 * time.Millisecond,
 		epoch:          3 * time.Second,
 		requestTimeout: 400 * time.Millisecond,
 		opTimeout:      1500 * time.Millisecond,

@@ -42,6 +42,10 @@ func (c *kvClient) prev(key string) string {
 func (c *kvClient) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		c.step()
+		// A pause between operations keeps the write rate below what a watcher can
+		// follow: the protocol delivers one event per long poll, and a watcher more
+		// than 1000 events behind loses its history (ErrEventIndexCleared).
+		sleepCtx(ctx, time.Duration(c.rng.Int64N(int64(2*c.cfg.think)+1)))
 	}
 }
 

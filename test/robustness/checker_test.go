@@ -1,0 +1,176 @@
+package robustness
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/marsevilspirit/deimos-client/kv"
+)
+
+// The checkers must be able to fail: these histories are built by hand to break (or
+// keep) each guarantee.
+
+func op(id, client int, kind opKind, call, ret int64, r result) kvOp {
+	return kvOp{ID: id, Client: client, Kind: kind, Key: "/k", Call: call, Return: ret, Result: r}
+}
+
+func set(id, client int, v string, call, ret int64, r result, idx uint64) kvOp {
+	o := op(id, client, opSet, call, ret, r)
+	o.Value, o.Index = v, idx
+	return o
+}
+
+func get(id, client int, v string, call, ret int64, idx, mod uint64) kvOp {
+	o := op(id, client, opGet, call, ret, resOK)
+	o.Found, o.Got, o.Index, o.ModIndex = v != "", v, idx, mod
+	return o
+}
+
+func TestCheckKVFindsStaleRead(t *testing.T) {
+	dir := t.TempDir()
+	ops := []kvOp{
+		set(0, 0, "a", 0, 10, resOK, 1),
+		set(1, 0, "b", 20, 30, resOK, 2),
+		get(2, 1, "a", 40, 50, 2, 1), // "b" was acknowledged before this read began
+	}
+	_, vs := checkKV(ops, 0, dir)
+	require.NotEmpty(t, vs)
+	assert.Equal(t, "linearizability", vs[0].Check)
+	assert.Contains(t, strings.Join(vs[0].Evidence, "\n"), `get /k`)
+	require.NotEmpty(t, vs[0].Artifact, "a visualisation is written")
+	_, err := os.Stat(vs[0].Artifact)
+	require.NoError(t, err)
+}
+
+func TestCheckKVUnknownMayOrMayNotHappen(t *testing.T) {
+	applied := []kvOp{
+		set(0, 0, "a", 0, 10, resOK, 1),
+		set(1, 1, "b", 20, 30, resUnknown, 0),
+		get(2, 2, "b", 100, 110, 2, 2), // the unknown write happened
+	}
+	_, vs := checkKV(applied, 0, t.TempDir())
+	assert.Empty(t, vs)
+
+	notApplied := []kvOp{
+		set(0, 0, "a", 0, 10, resOK, 1),
+		set(1, 1, "b", 20, 30, resUnknown, 0),
+		get(2, 2, "a", 100, 110, 1, 1), // it did not (yet)
+	}
+	_, vs = checkKV(notApplied, 0, t.TempDir())
+	assert.Empty(t, vs)
+}
+
+func TestCheckKVNotAppliedMustNotShowUp(t *testing.T) {
+	ops := []kvOp{
+		set(0, 0, "a", 0, 10, resOK, 1),
+		set(1, 1, "b", 20, 30, resNotApplied, 0), // the SDK said it never reached a server
+		get(2, 2, "b", 100, 110, 2, 2),
+	}
+	_, vs := checkKV(ops, 0, t.TempDir())
+	require.NotEmpty(t, vs)
+	assert.Equal(t, "linearizability", vs[0].Check)
+}
+
+func TestCheckKVConditionalWrites(t *testing.T) {
+	create := op(1, 1, opCreate, 20, 30, resFailed)
+	create.Value, create.Code = "x", 105
+	cas := op(2, 1, opCAS, 40, 50, resOK)
+	cas.Prev, cas.Value, cas.Index = "a", "c", 2
+	cad := op(3, 0, opCAD, 60, 70, resFailed)
+	cad.Prev, cad.Code = "a", 101
+	ok := []kvOp{set(0, 0, "a", 0, 10, resOK, 1), create, cas, cad, get(4, 2, "c", 80, 90, 2, 2)}
+	_, vs := checkKV(ok, 0, t.TempDir())
+	assert.Empty(t, vs)
+
+	// A compare-and-delete that claims success against a value that was replaced.
+	bad := append([]kvOp(nil), ok[:3]...)
+	cad2 := op(3, 0, opCAD, 60, 70, resOK)
+	cad2.Prev, cad2.Index = "a", 3
+	bad = append(bad, cad2)
+	_, vs = checkKV(bad, 0, t.TempDir())
+	require.NotEmpty(t, vs)
+	assert.Equal(t, "linearizability", vs[0].Check)
+}
+
+func TestCheckIndexesFindsBackwardIndex(t *testing.T) {
+	ops := []kvOp{
+		set(0, 0, "a", 0, 10, resOK, 5),
+		set(1, 1, "b", 20, 30, resOK, 4), // invoked after index 5 was acknowledged
+	}
+	ops[1].Key = "/other"
+	vs := checkIndexes(ops)
+	require.Len(t, vs, 1)
+	assert.Equal(t, "indexes", vs[0].Check)
+
+	reads := []kvOp{set(0, 0, "a", 0, 10, resOK, 5), get(1, 1, "a", 20, 30, 4, 5)}
+	require.Len(t, checkIndexes(reads), 1, "a read applied before an acknowledged write")
+
+	mod := []kvOp{set(0, 0, "a", 0, 10, resOK, 5), get(1, 1, "a", 20, 30, 6, 7)}
+	require.Len(t, checkIndexes(mod), 1, "a read reporting another modifiedIndex for the value")
+
+	dup := []kvOp{set(0, 0, "a", 0, 10, resOK, 5), set(1, 1, "b", 5, 15, resOK, 5)}
+	assert.NotEmpty(t, checkIndexes(dup), "two writes with one index")
+}
+
+func TestCheckWatches(t *testing.T) {
+	truth := []wEvent{
+		{Index: 3, Action: "set", Key: "/p/a", Value: "1", Created: 3},
+		{Index: 4, Action: "set", Key: "/p/b", Value: "2", Created: 4},
+		{Index: 6, Action: "delete", Key: "/p/a", Created: 3, HasPrev: true, PrevValue: "1", PrevMod: 3},
+	}
+	ops := []kvOp{{Kind: opSet, Key: "/p/b", Value: "2", Result: resOK, Index: 4}}
+	good := segment{Start: 2, Last: 6, Events: truth}
+	st, vs := checkWatches([]segment{good}, truth, true, ops)
+	assert.Empty(t, vs)
+	assert.Equal(t, 3, st.Compared)
+
+	cases := map[string]segment{
+		"missing":   {Start: 2, Last: 6, Events: []wEvent{truth[0], truth[2]}},
+		"duplicate": {Start: 2, Last: 6, Events: []wEvent{truth[0], truth[1], truth[1], truth[2]}},
+		"reordered": {Start: 2, Last: 6, Events: []wEvent{truth[1], truth[0], truth[2]}},
+		"changed":   {Start: 2, Last: 6, Events: []wEvent{truth[0], {Index: 4, Action: "set", Key: "/p/b", Value: "X", Created: 4}, truth[2]}},
+		"error":     {Start: 2, Last: 3, Events: truth[:1], Err: errors.New("boom")},
+	}
+	for name, sg := range cases {
+		_, vs := checkWatches([]segment{sg}, truth, true, ops)
+		assert.NotEmpty(t, vs, name)
+	}
+	// Without the server's log, an acknowledged write missing from a stream is still found.
+	_, vs = checkWatches([]segment{cases["missing"]}, nil, false, ops)
+	assert.NotEmpty(t, vs)
+	// A stream that ended because its events left the server's history is not a violation.
+	cleared := segment{Start: 2, Last: 3, Events: truth[:1], Err: fmt.Errorf("watch: %w", kv.ErrEventIndexCleared)}
+	_, vs = checkWatches([]segment{cleared}, truth, true, ops)
+	assert.Empty(t, vs)
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		kind opKind
+		err  error
+		want result
+		code int
+	}{
+		{opSet, nil, resOK, 0},
+		{opCreate, fmt.Errorf("x: %w", kv.ErrNodeExist), resFailed, 105},
+		{opCAS, fmt.Errorf("x: %w", kv.ErrTestFailed), resFailed, 101},
+		{opDelete, fmt.Errorf("x: %w", kv.ErrKeyNotFound), resFailed, 100},
+		{opSet, fmt.Errorf("x: %w", kv.ErrUnknownOutcome), resUnknown, 0},
+		{opSet, fmt.Errorf("x: %w", kv.ErrClusterUnavailable), resNotApplied, 0},
+		{opSet, errors.New("something else"), resUnknown, 0},
+		{opGet, fmt.Errorf("x: %w", kv.ErrKeyNotFound), resOK, 0},
+		{opGet, fmt.Errorf("x: %w", kv.ErrClusterUnavailable), resRejected, 0},
+	}
+	for _, c := range cases {
+		o := kvOp{Kind: c.kind}
+		classify(&o, &kv.Response{}, c.err)
+		assert.Equal(t, c.want, o.Result, "%s %v", c.kind, c.err)
+		assert.Equal(t, c.code, o.Code, "%s %v", c.kind, c.err)
+	}
+}
