@@ -44,10 +44,7 @@ func NewMutex(s *Session, prefix string, opts ...MutexOption) *Mutex {
 	for _, o := range opts {
 		o.applyMutex(&cfg)
 	}
-	clean, err := kv.CleanKey(prefix)
-	if err == nil && clean == "/" {
-		err = fmt.Errorf("%w: a lock cannot live at the root", kv.ErrInvalidKey)
-	}
+	clean, err := cleanPrefix(prefix)
 	return &Mutex{s: s, prefix: clean, owner: cfg.owner, err: err, lost: make(chan struct{}), lostOnce: new(sync.Once)}
 }
 

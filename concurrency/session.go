@@ -461,3 +461,58 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// update replaces the value of an owned key by compare-and-swap on its
+// current value, keeping its TTL. A write whose outcome is unknown is sent
+// again; if the key then no longer holds the old value, a read tells whether
+// our write was applied.
+func (s *Session) update(ctx context.Context, key, value string) error {
+	s.mu.Lock()
+	k, ok := s.keys[key]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s is not owned by the session", ErrSessionExpired, key)
+	}
+	k.write.Lock()
+	defer k.write.Unlock()
+	s.mu.Lock()
+	old := k.value
+	s.mu.Unlock()
+	var first time.Time
+	for attempt := 0; ; attempt++ {
+		sent := time.Now()
+		if first.IsZero() {
+			first = sent
+		}
+		resp, err := s.kv.CompareAndSwap(ctx, key, value, kv.WithPrevValue(old), kv.WithTTL(s.ttl))
+		switch {
+		case err == nil:
+			s.adoptWrite(k, value, sent, resp.Node.ModifiedIndex)
+			return nil
+		case errors.Is(err, kv.ErrTestFailed) && attempt > 0:
+			if g, gerr := s.kv.Get(ctx, key); gerr == nil && g.Node.Value == value {
+				s.adoptWrite(k, value, first, g.Node.ModifiedIndex)
+				return nil
+			}
+			fallthrough
+		case errors.Is(err, kv.ErrTestFailed), errors.Is(err, kv.ErrKeyNotFound):
+			lost := fmt.Errorf("%w: %s: %w", ErrSessionExpired, key, err)
+			s.lose(lost)
+			return lost
+		case ctx.Err() != nil || !retryable(err):
+			return fmt.Errorf("session: updating %s: %w", key, err)
+		}
+		if !sleepCtx(ctx, retryDelay(attempt, time.Second)) {
+			return fmt.Errorf("session: updating %s: %w", key, err)
+		}
+	}
+}
+
+// adoptWrite records a successful write of value on k.
+func (s *Session) adoptWrite(k *ownedKey, value string, sent time.Time, index uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k.value, k.index = value, index
+	k.deadline = sent.Add(s.ttl)
+	k.refreshAt = sent.Add(s.refreshInterval())
+}
