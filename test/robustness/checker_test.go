@@ -174,3 +174,30 @@ func TestClassify(t *testing.T) {
 		assert.Equal(t, c.code, o.Code, "%s %v", c.kind, c.err)
 	}
 }
+
+func TestCheckLocks(t *testing.T) {
+	good := []section{
+		{Locker: 0, Token: 10, Enter: 0, Exit: 10, Owned: true, Accepted: true},
+		{Locker: 1, Token: 12, Enter: 20, Exit: 30, Owned: true, Accepted: true},
+		{Locker: 2, Token: 11, Enter: 25, Exit: 40, Owned: false, Accepted: false}, // knew it had lost
+	}
+	assert.Empty(t, checkLocks(good))
+
+	overlap := []section{
+		{Locker: 0, Token: 10, Enter: 0, Exit: 30, Owned: true, Accepted: true},
+		{Locker: 1, Token: 12, Enter: 20, Exit: 40, Owned: true, Accepted: true},
+	}
+	assert.NotEmpty(t, checkLocks(overlap))
+
+	backwards := []section{
+		{Locker: 0, Token: 12, Enter: 0, Exit: 10, Owned: true, Accepted: true},
+		{Locker: 1, Token: 11, Enter: 20, Exit: 30, Owned: true, Accepted: false},
+	}
+	assert.NotEmpty(t, checkLocks(backwards))
+
+	dup := []section{
+		{Locker: 0, Token: 12, Enter: 0, Exit: 10, Owned: true, Accepted: true},
+		{Locker: 1, Token: 12, Enter: 20, Exit: 30, Owned: false},
+	}
+	assert.NotEmpty(t, checkLocks(dup))
+}

@@ -25,6 +25,8 @@ type runConfig struct {
 	prefix         string // every key of the run lives below it
 	clients        int    // key-value clients; every other one is pinned to one node
 	watchers       int
+	lockers        int           // contenders for one mutex
+	lockTTL        time.Duration // their session TTL
 	keys           int           // keys per epoch
 	think          time.Duration // mean pause of a client between operations
 	epoch          time.Duration // how often the key set changes
@@ -43,6 +45,8 @@ func loadConfig(t *testing.T) runConfig {
 		seed:           uint64(time.Now().UnixNano()),
 		clients:        6,
 		watchers:       3,
+		lockers:        3,
+		lockTTL:        2 * time.Second,
 		keys:           4,
 		think:          5 * time.Millisecond,
 		epoch:          3 * time.Second,
@@ -89,6 +93,7 @@ func TestRobustness(t *testing.T) {
 type runResult struct {
 	kv         kvCheckStats
 	watch      watchCheckStats
+	locks      lockStats
 	faults     map[string]int
 	byKind     map[opKind]int
 	violations []violation
@@ -103,9 +108,10 @@ func (r runResult) summary() string {
 		total += v
 	}
 	sort.Strings(fs)
-	return fmt.Sprintf("ROBUSTNESS SUMMARY: operations=%d checked-by-porcupine=%d keys=%d unknown-outcomes=%d not-applied=%d rejected=%d | faults=%d (%s) | watch segments=%d events=%d compared-with-server=%d restarts=%d | final index %d | violations=%d",
+	return fmt.Sprintf("ROBUSTNESS SUMMARY: operations=%d checked-by-porcupine=%d keys=%d unknown-outcomes=%d not-applied=%d rejected=%d | faults=%d (%s) | lock attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | watch segments=%d events=%d compared-with-server=%d restarts=%d | final index %d | violations=%d",
 		r.kv.Ops, r.kv.Checked, r.kv.Keys, r.kv.Unknown, r.kv.NotApplied, r.kv.Rejected,
-		total, strings.Join(fs, " "), r.watch.Segments, r.watch.Events, r.watch.Compared, r.watch.Restarts,
+		total, strings.Join(fs, " "), r.locks.Attempts, r.locks.Grants, r.locks.Lost, r.locks.SessionsLost,
+		r.watch.Segments, r.watch.Events, r.watch.Compared, r.watch.Restarts,
 		r.finalIndex, len(r.violations))
 }
 
@@ -164,6 +170,17 @@ func run(t *testing.T, cfg runConfig) runResult {
 		twg.Add(1)
 		go func() { defer twg.Done(); c.run(trafficCtx) }()
 	}
+	res := &resource{}
+	var lockers []*locker
+	for i := 0; i < cfg.lockers; i++ {
+		l := &locker{
+			id: i, client: newClient(endpointsOf(i + 1)...), prefix: cfg.prefix + "/lock", ttl: cfg.lockTTL,
+			rng: rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())), rec: rec, res: res,
+		}
+		lockers = append(lockers, l)
+		twg.Add(1)
+		go func() { defer twg.Done(); l.run(trafficCtx) }()
+	}
 	nemRng := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
 	nemDone := make(chan struct{})
 	go func() { defer close(nemDone); tg.nemesis.run(trafficCtx, nemRng) }()
@@ -190,11 +207,24 @@ func run(t *testing.T, cfg runConfig) runResult {
 	wwg.Wait()
 
 	ops := rec.history()
-	res := runResult{faults: tg.nemesis.counts(), byKind: map[opKind]int{}, finalIndex: until()}
+	result := runResult{faults: tg.nemesis.counts(), byKind: map[opKind]int{}, finalIndex: until()}
 	for _, o := range ops {
-		res.byKind[o.Kind]++
+		result.byKind[o.Kind]++
 	}
-	res.kv, res.violations = checkKV(ops, cfg.checkTimeout, cfg.artifacts)
+	result.kv, result.violations = checkKV(ops, cfg.checkTimeout, cfg.artifacts)
+	var sections []section
+	for _, l := range lockers {
+		secs, st := l.result()
+		sections = append(sections, secs...)
+		result.locks.Attempts += st.Attempts
+		result.locks.Grants += st.Grants
+		result.locks.Lost += st.Lost
+		result.locks.SessionsLost += st.SessionsLost
+	}
+	result.violations = append(result.violations, checkLocks(sections)...)
+	if cfg.lockers > 0 && result.locks.Grants == 0 {
+		result.violations = append(result.violations, violation{Check: "lock", Detail: "no lock was ever granted"})
+	}
 
 	var segs []segment
 	for _, w := range watchers {
@@ -202,11 +232,11 @@ func run(t *testing.T, cfg runConfig) runResult {
 	}
 	truth, haveTruth := serverHistory(tg, closer, cfg.prefix, segs, until())
 	wst, wvs := checkWatches(segs, truth, haveTruth, ops)
-	res.watch = wst
-	res.violations = append(res.violations, wvs...)
+	result.watch = wst
+	result.violations = append(result.violations, wvs...)
 	for _, w := range watchers {
 		if len(w.result()) == 0 {
-			res.violations = append(res.violations, violation{Check: "watch", Detail: fmt.Sprintf("watcher %d never started a stream", w.id)})
+			result.violations = append(result.violations, violation{Check: "watch", Detail: fmt.Sprintf("watcher %d never started a stream", w.id)})
 		}
 	}
 	if n, ok := tg.nemesis.(*commandNemesis); ok {
@@ -214,7 +244,7 @@ func run(t *testing.T, cfg runConfig) runResult {
 			t.Logf("nemesis command failed: %s", f)
 		}
 	}
-	return res
+	return result
 }
 
 // serverHistory returns the server's events under prefix: the in-process cluster's log,
