@@ -1,8 +1,6 @@
 package concurrency_test
 
 import (
-	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -58,6 +56,4 @@ func TestMutex_LockUnlockHandsOverInOrder(t *testing.T) {
 	resp, err := client.KV().List(ctx, "/locks/m")
 	require.NoError(t, err)
 	require.Empty(t, resp.Node.Nodes, "every entry removed")
-	_ = errors.New
-	_ = context.Background
 }
