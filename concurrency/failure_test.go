@@ -138,7 +138,7 @@ func TestMutex_LockFailsWhenEntryExpiredWhileWaiting(t *testing.T) {
 	res := make(chan error, 1)
 	go func() { res <- waiter.Lock(ctx) }()
 	require.Eventually(t, func() bool { return len(queueKeys(t, client, "/locks/paused")) == 2 }, 5*time.Second, 10*time.Millisecond)
-	concurrency.Freeze(ws) // the waiting process is paused: no refresh, no watchdog
+	concurrency.Freeze(ws)                 // the waiting process is paused: no refresh, no watchdog
 	time.Sleep(ttl + 200*time.Millisecond) // let the entry's TTL run out (what the test is about)
 	require.NoError(t, holder.Unlock(ctx))
 	err = <-res
