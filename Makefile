@@ -43,3 +43,22 @@ cover:
 
 tidy:
 	$(GO) mod tidy
+
+## robustness: the long robustness run (traffic + faults + linearizability, watch and
+## lock checks) for ROBUSTNESS_DURATION; `make test` already runs a 12 s one.
+ROBUSTNESS_DURATION ?= 5m
+ROBUSTNESS_TIMEOUT  ?= 60m
+.PHONY: robustness fuzz
+robustness:
+	ROBUSTNESS_DURATION=$(ROBUSTNESS_DURATION) $(GO) test -race -count=1 -v -timeout $(ROBUSTNESS_TIMEOUT) \
+		-run '^TestRobustness$$' ./test/robustness
+
+## fuzz: every fuzz target of the module for FUZZTIME each (go test -fuzz takes one
+## target per run).
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for fz in $$($(GO) test -list '^Fuzz' $$dir | grep '^Fuzz'); do \
+			echo "== fuzz $$dir $$fz for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) $$dir; \
+		done; \
+	done
