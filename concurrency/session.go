@@ -327,7 +327,9 @@ func (s *Session) refreshKey(ctx context.Context, k *ownedKey) (uint64, error) {
 	value, deadline := k.value, k.deadline
 	s.mu.Unlock()
 
-	ctx, cancel := context.WithDeadline(ctx, deadline)
+	// One refresh may not eat the key's whole remaining life: a hung
+	// attempt is abandoned early so the retry (on another node) has time.
+	ctx, cancel := context.WithDeadline(ctx, minTime(deadline, time.Now().Add(max(s.ttl/4, 250*time.Millisecond))))
 	defer cancel()
 	sent := time.Now()
 	resp, err := s.kv.CompareAndSwap(ctx, k.key, value, kv.WithPrevValue(value), kv.WithTTL(s.ttl))

@@ -1,0 +1,151 @@
+// Command election runs three candidates for leadership while an observer
+// prints every change: the first leader proclaims a new value and resigns,
+// the next takes over, and when the last resigns the observer reports that
+// nobody leads. It exits with status 1 if anything misbehaves.
+//
+//	go run ./examples/election
+//
+// It talks to the cluster in DEIMOS_ENDPOINTS when set, otherwise to a
+// 3-node cluster it starts in-process.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	deimos "github.com/marsevilspirit/deimos-client"
+	"github.com/marsevilspirit/deimos-client/concurrency"
+	"github.com/marsevilspirit/deimos-client/test/deimostest"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		os.Exit(1)
+	}
+	fmt.Println("OK: every step behaved as expected")
+}
+
+func run() error {
+	endpoints, stop, err := cluster()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := deimos.NewClient(endpoints)
+	defer client.Close()
+	dir := lockKey("election")
+
+	octx, ostop := context.WithCancel(ctx)
+	defer ostop()
+	changes := concurrency.Observe(octx, client, dir)
+	if first := <-changes; first.Leader != nil {
+		return fmt.Errorf("a leader before anyone campaigned: %+v", first.Leader)
+	}
+	var seen []string
+	observed := make(chan struct{})
+	go func() {
+		defer close(observed)
+		for l := range changes {
+			s := "(no leader)"
+			if l.Leader != nil {
+				s = l.Leader.Owner + "=" + l.Leader.Value
+			}
+			fmt.Println("  observer:", s)
+			seen = append(seen, s)
+			if len(seen) == 5 {
+				return
+			}
+		}
+	}()
+
+	names := []string{"alpha", "beta", "gamma"}
+	elections := make([]*concurrency.Election, len(names))
+	for i, name := range names {
+		s, err := concurrency.NewSession(client, concurrency.WithTTL(5*time.Second))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		elections[i] = concurrency.NewElection(s, dir, concurrency.WithOwner(name))
+	}
+	if err := elections[0].Campaign(ctx, "10.0.0.1"); err != nil {
+		return err
+	}
+	fmt.Println("✓ alpha leads")
+	won := make(chan string, 2)
+	for _, i := range []int{1, 2} {
+		go func() {
+			if elections[i].Campaign(ctx, fmt.Sprintf("10.0.0.%d", i+1)) == nil {
+				won <- names[i]
+			}
+		}()
+		time.Sleep(100 * time.Millisecond) // queue beta before gamma (illustration only)
+	}
+	if err := elections[0].Proclaim(ctx, "10.0.0.100"); err != nil {
+		return err
+	}
+	if err := elections[0].Resign(ctx); err != nil {
+		return err
+	}
+	if w := <-won; w != "beta" {
+		return fmt.Errorf("%s won, want beta (first in line)", w)
+	}
+	fmt.Println("✓ beta took over")
+	if err := elections[1].Resign(ctx); err != nil {
+		return err
+	}
+	if w := <-won; w != "gamma" {
+		return fmt.Errorf("%s won, want gamma", w)
+	}
+	fmt.Println("✓ gamma took over")
+	if err := elections[2].Resign(ctx); err != nil {
+		return err
+	}
+	<-observed
+	want := []string{"alpha=10.0.0.1", "alpha=10.0.0.100", "beta=10.0.0.2", "gamma=10.0.0.3", "(no leader)"}
+	if err := check(strings.Join(seen, ",") == strings.Join(want, ","), "observer saw %v, want %v", seen, want); err != nil {
+		return err
+	}
+	_, err = elections[0].Leader(ctx)
+	return check(errors.Is(err, concurrency.ErrNoLeader), "Leader after everyone resigned: want ErrNoLeader, got %v", err)
+}
+
+// cluster returns DEIMOS_ENDPOINTS (comma-separated URLs), or starts an
+// in-process 3-node cluster.
+func cluster() ([]string, func(), error) {
+	if env := os.Getenv("DEIMOS_ENDPOINTS"); env != "" {
+		var eps []string
+		for ep := range strings.SplitSeq(env, ",") {
+			if ep = strings.TrimSpace(ep); ep != "" {
+				eps = append(eps, ep)
+			}
+		}
+		return eps, func() {}, nil
+	}
+	c, err := deimostest.StartCluster(3)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start in-process cluster: %w", err)
+	}
+	fmt.Println("no DEIMOS_ENDPOINTS: started an in-process 3-node cluster")
+	return c.Endpoints(), c.Close, nil
+}
+
+// lockKey is a fresh key, so runs against a real cluster do not collide.
+func lockKey(name string) string {
+	return "/examples/" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+}
+
+func check(ok bool, format string, args ...any) error {
+	if !ok {
+		return fmt.Errorf(format, args...)
+	}
+	return nil
+}
