@@ -150,3 +150,21 @@ func TestREADME_QuickStart(t *testing.T) {
 	require.Contains(t, out, "hello from the deimos client!")
 	require.Contains(t, out, "Deleting value...")
 }
+
+// readmeWatch is the README's "Watching for Changes" snippet, verbatim, with
+// the output sent to a function instead of stdout.
+func readmeWatch(ctx context.Context, client *deimosclient.Client, printf func(string, ...any)) {
+	// Watch for changes on a single key
+	watcher := client.Watch(ctx, "/foo")
+	for resp := range watcher {
+		printf("Key '/foo' changed: %+v", resp)
+		break // the README loops forever; the test stops after one
+	}
+
+	// Recursively watch for changes in a directory
+	watcher = client.Watch(ctx, "/dir", deimosclient.WithRecursive())
+	for resp := range watcher {
+		printf("A key in '/dir' changed: %+v", resp)
+		break
+	}
+}

@@ -12,29 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	deimos "github.com/marsevilspirit/deimos-client"
-	deimosclient "github.com/marsevilspirit/deimos-client"
 	"github.com/marsevilspirit/deimos-client/watch"
 )
 
 var _ watch.Option = deimos.WithRecursive()
-
-// readmeWatch is the README's "Watching for Changes" snippet, verbatim, with
-// the output sent to a function instead of stdout.
-func readmeWatch(ctx context.Context, client *deimosclient.Client, printf func(string, ...any)) {
-	// Watch for changes on a single key
-	watcher := client.Watch(ctx, "/foo")
-	for resp := range watcher {
-		printf("Key '/foo' changed: %+v", resp)
-		break // the README loops forever; the test stops after one
-	}
-
-	// Recursively watch for changes in a directory
-	watcher = client.Watch(ctx, "/dir", deimosclient.WithRecursive())
-	for resp := range watcher {
-		printf("A key in '/dir' changed: %+v", resp)
-		break
-	}
-}
 
 func TestClient_WatchAsInTheReadme(t *testing.T) {
 	client, _ := newClient(t)
