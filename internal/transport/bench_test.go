@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
 )
@@ -99,57 +100,85 @@ func benchOps(b *testing.B, parallel bool, op func() error) {
 	})
 }
 
-func BenchmarkGet(b *testing.B) {
+// benchmarkOp runs op through the transport and through the plain client,
+// sequentially and 16-way parallel, against one shared cluster.
+func benchmarkOp(b *testing.B, req *Request, method, path, form string) {
+	c, tr := benchCluster(b)
+	p := newPlainClient(c)
+	defer p.hc.CloseIdleConnections()
 	for _, mode := range []struct {
 		name     string
 		parallel bool
 	}{{"seq", false}, {"par16", true}} {
-		b.Run(mode.name+"/transport", func(b *testing.B) {
-			_, tr := benchCluster(b)
-			req := getReq("/bench")
+		b.Run(mode.name+"/nethttp", func(b *testing.B) {
+			benchOps(b, mode.parallel, func() error {
+				var out wireResp
+				f := form
+				if f != "" {
+					f = url.Values{"value": {"v"}}.Encode() // as the transport does per call
+				}
+				return p.do(context.Background(), method, path, f, &out)
+			})
+		})
+		b.Run(mode.name+"/transport", func(b *testing.B) { // T
 			benchOps(b, mode.parallel, func() error {
 				var out wireResp
 				_, err := tr.Do(context.Background(), req, &out)
 				return err
 			})
 		})
-		b.Run(mode.name+"/nethttp", func(b *testing.B) {
-			c, _ := benchCluster(b)
-			p := newPlainClient(c)
-			defer p.hc.CloseIdleConnections()
-			benchOps(b, mode.parallel, func() error {
-				var out wireResp
-				return p.do(context.Background(), http.MethodGet, "/keys/bench", "", &out)
-			})
-		})
 	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	benchmarkOp(b, getReq("/bench"), http.MethodGet, "/keys/bench", "")
 }
 
 func BenchmarkPut(b *testing.B) {
-	for _, mode := range []struct {
-		name     string
-		parallel bool
-	}{{"seq", false}, {"par16", true}} {
-		b.Run(mode.name+"/transport", func(b *testing.B) {
-			_, tr := benchCluster(b)
-			req := putReq("/bench", map[string]string{"value": "v"})
-			benchOps(b, mode.parallel, func() error {
-				var out wireResp
-				_, err := tr.Do(context.Background(), req, &out)
-				return err
-			})
-		})
-		b.Run(mode.name+"/nethttp", func(b *testing.B) {
-			c, _ := benchCluster(b)
-			p := newPlainClient(c)
-			defer p.hc.CloseIdleConnections()
-			benchOps(b, mode.parallel, func() error {
-				var out wireResp
-				form := url.Values{"value": {"v"}}.Encode()
-				return p.do(context.Background(), http.MethodPut, "/keys/bench", form, &out)
-			})
-		})
-	}
+	benchmarkOp(b, putReq("/bench", map[string]string{"value": "v"}), http.MethodPut, "/keys/bench", "value=v")
 }
 
 func procs() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkPaired alternates one transport request and one plain request in
+// every iteration, so load from other processes hits both alike; it reports
+// each side's mean latency and their ratio (allocations are not split).
+func BenchmarkPaired(b *testing.B) {
+	for _, tc := range []struct {
+		name               string
+		req                *Request
+		method, path, form string
+	}{
+		{"get", getReq("/bench"), http.MethodGet, "/keys/bench", ""},
+		{"put", putReq("/bench", map[string]string{"value": "v"}), http.MethodPut, "/keys/bench", "value=v"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			c, tr := benchCluster(b)
+			p := newPlainClient(c)
+			defer p.hc.CloseIdleConnections()
+			ctx := context.Background()
+			var tt, pt time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var out wireResp
+				start := time.Now()
+				if _, err := tr.Do(ctx, tc.req, &out); err != nil {
+					b.Fatal(err)
+				}
+				mid := time.Now()
+				f := tc.form
+				if f != "" {
+					f = url.Values{"value": {"v"}}.Encode()
+				}
+				if err := p.do(ctx, tc.method, tc.path, f, &out); err != nil {
+					b.Fatal(err)
+				}
+				tt += mid.Sub(start)
+				pt += time.Since(mid)
+			}
+			b.ReportMetric(float64(tt.Nanoseconds())/float64(b.N), "transport-ns/op")
+			b.ReportMetric(float64(pt.Nanoseconds())/float64(b.N), "nethttp-ns/op")
+			b.ReportMetric(float64(tt)/float64(pt), "ratio")
+		})
+	}
+}

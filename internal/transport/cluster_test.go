@@ -287,13 +287,17 @@ func TestCluster_SteadyWorkloadDoesNotDialPerRequest(t *testing.T) {
 		tr := clusterTransport(t, c, func(cfg *Config) { cfg.HTTPClient = hc })
 		parallel(tr)
 		parallel(tr)
-		warm := dials.Load()
+		warm, lost, sent := dials.Load(), tr.primariesLost.Load(), tr.hedgesSent.Load()
 		for i := 0; i < 3; i++ {
 			parallel(tr)
 		}
-		extra := dials.Load() - warm
-		t.Logf("%d dials for 2400 hedged reads", extra)
-		assert.LessOrEqual(t, extra, int64(2400/100), "under 1%% of requests dial")
+		extra, lost, sent := dials.Load()-warm, tr.primariesLost.Load()-lost, tr.hedgesSent.Load()-sent
+		t.Logf("2400 reads: %d hedges, %d won by the hedge, %d dials", sent, lost, extra)
+		// Only a primary cut because its hedge answered first costs a
+		// connection (plus a little pool growth), and the hedge budget keeps
+		// hedges to about a tenth of the reads.
+		assert.LessOrEqual(t, extra, lost+3)
+		assert.LessOrEqual(t, sent, int64(2400/10+hedgeBurst/hedgeCost))
 	})
 }
 

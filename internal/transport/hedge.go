@@ -10,18 +10,24 @@ import (
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
 )
 
-// hedge is the shared state of a hedged read. The primary attempt goes to
-// the chosen endpoint; if it has not answered within that endpoint's hedge
-// delay, a second attempt goes to another healthy endpoint. The first
-// response wins. The loser is not cut at once: cancelling an HTTP/1.1 request
-// in flight kills its connection, so a loser that answers within a grace
-// period is drained and its connection goes back to the pool; only a loser
-// that stays silent (a hung node) is cancelled.
+// hedge is the shared state of a hedged read. The primary attempt A runs on
+// the caller's goroutine, so the common case costs no extra goroutine hop. If
+// A has not answered within its endpoint's hedge delay, a timer goroutine
+// sends attempt B to another healthy endpoint. The first response wins.
+//
+// A losing B is not cut at once: cancelling an HTTP/1.1 request in flight
+// kills its connection, so B gets a grace period to answer and be drained
+// back into the pool. A losing A must be cancelled to free the caller; that
+// costs its connection, which only happens when A was slower than the hedge
+// delay plus B's whole answer (a hung or very slow node).
 type hedge struct {
-	a       *attemptTripper
-	mu      sync.Mutex
-	won     bool // a response was claimed; later ones are losers
-	results chan attemptResult
+	mu       sync.Mutex
+	aDone    bool // A returned; B may no longer start
+	launched bool // B started; it reports on results unless A won
+	won      bool // a response was claimed
+	aWon     bool
+	cancelB  context.CancelFunc
+	results  chan attemptResult // made when B starts; B sends at most once
 }
 
 type attemptResult struct {
@@ -35,68 +41,75 @@ type attemptResult struct {
 func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, error) {
 	t := a.t
 	epA := c.ep
+	parent := req.Context()
 	delay := epA.HedgeDelay(t.tune.hedgeFloor, t.tune.hedgeCap, t.tune.hedgeDefault)
 	t.hedges.earn()
 	h := &c.hedge
 	if c.tries > 0 {
-		// Losers of an earlier attempt may still report to c.hedge.
+		// B of an earlier attempt may still be finishing with c.hedge.
 		h = new(hedge)
 	}
-	h.a, h.results = a, make(chan attemptResult, 2)
 
-	cancelA := h.launch(req, epA)
-	timer := getTimer(delay)
-	var r attemptResult
-	select {
-	case r = <-h.results:
-		putTimer(timer)
-		return a.settle(c, r)
-	case <-timer.C:
-		putTimer(timer)
-	}
+	actx, cancelA := context.WithTimeoutCause(parent, t.cfg.RequestTimeout, errAttemptTimeout)
+	timer := time.AfterFunc(delay, func() { a.runHedge(h, req, epA, cancelA) })
+	epA.Begin()
+	start := time.Now()
+	resp, err := a.next.RoundTrip(req.WithContext(actx))
+	elapsed := time.Since(start)
+	timer.Stop()
 
-	// No answer within the delay: hedge, when another healthy endpoint exists
-	// and the budget allows.
 	h.mu.Lock()
-	won := h.won
+	h.aDone = true
+	if !h.launched {
+		h.mu.Unlock()
+		return a.finishPrimary(c, epA, actx, parent, cancelA, resp, err, elapsed)
+	}
+	if err == nil && !h.won {
+		h.won, h.aWon = true, true
+		cancelB := h.cancelB
+		h.mu.Unlock()
+		time.AfterFunc(t.loserGrace(delay), cancelB)
+		return a.finishPrimary(c, epA, actx, parent, cancelA, resp, nil, elapsed)
+	}
+	bWon := h.won
 	h.mu.Unlock()
-	var epB *endpoints.Endpoint
-	if !won {
-		epB = t.set.PickHealthy(epA)
+	var errA error
+	switch {
+	case err == nil: // B won meanwhile; A's answer still frees its connection
+		closeBody(resp.Body)
+		epA.ObserveLatency(elapsed)
+	case bWon: // cancelled because B answered first: slow, not dead
+		epA.ObserveSlow(elapsed)
+	default:
+		errA = a.attemptFailed(epA, actx, parent, err)
 	}
-	if epB == nil || !t.hedges.take() {
-		return a.settle(c, <-h.results)
-	}
-	if t.cfg.Logger != nil {
-		t.cfg.Logger.Debug("deimos hedged read", "slow", epA.URL(), "endpoint", epB.URL(), "path", req.URL.Path)
-	}
-	u := *req.URL
-	u.Scheme, u.Host = epB.Scheme(), epB.Host()
-	reqB := req.Clone(req.Context())
-	reqB.URL, reqB.Host = &u, u.Host
-	cancelB := h.launch(reqB, epB)
+	cancelA()
+	epA.End()
 
-	var first error
-	for pending := 2; pending > 0; pending-- {
-		r = <-h.results
-		if r.err == nil {
-			// Give the loser a grace period to answer (its connection is then
-			// reused), then cut it.
-			loser := cancelB
-			if r.ep == epB {
-				loser = cancelA
-			}
-			time.AfterFunc(t.loserGrace(delay), loser)
-			c.ep = r.ep
-			return r.resp, nil
-		}
-		if r.ep == epA {
-			first = r.err
-		} else if req.Context().Err() == nil {
-			c.note(epB, &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: epB.URL(), Err: unwrapURLError(r.err)})
-		}
+	r := <-h.results
+	if r.err == nil {
+		c.ep = r.ep
+		return r.resp, nil
 	}
-	return nil, first
+	if parent.Err() == nil {
+		c.note(r.ep, &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: r.ep.URL(), Err: unwrapURLError(r.err)})
+	}
+	return nil, errA
+}
+
+// finishPrimary completes attempt A like an unhedged attempt.
+func (a *attemptTripper) finishPrimary(c *call, ep *endpoints.Endpoint, actx, parent context.Context, cancel context.CancelFunc,
+	resp *http.Response, err error, elapsed time.Duration) (*http.Response, error) {
+	if err != nil {
+		err = a.attemptFailed(ep, actx, parent, err)
+		cancel()
+		ep.End()
+		return nil, err
+	}
+	ep.ObserveLatency(elapsed)
+	c.abody = attemptBody{ReadCloser: resp.Body, cancel: cancel, ep: ep}
+	resp.Body = &c.abody
+	return resp, nil
 }
 
 // loserGrace is how long a losing hedge attempt may still answer.
@@ -104,87 +117,64 @@ func (t *Transport) loserGrace(delay time.Duration) time.Duration {
 	return min(max(4*delay, 100*time.Millisecond), t.cfg.RequestTimeout)
 }
 
-// settle returns the only attempt's result to retryablehttp.
-func (a *attemptTripper) settle(c *call, r attemptResult) (*http.Response, error) {
-	c.ep = r.ep
-	return r.resp, r.err
-}
-
-// attempt is one in-flight read of a hedge, run on its own goroutine.
-type attempt struct {
-	h      *hedge
-	ep     *endpoints.Endpoint
-	req    *http.Request
-	actx   context.Context
-	cancel context.CancelFunc
-	body   attemptBody
-}
-
-// launch starts one attempt of the read on ep in its own goroutine and
-// returns its cancel function. The attempt reports to h.results unless it
-// lost: a losing response is drained and closed right there.
-func (h *hedge) launch(req *http.Request, ep *endpoints.Endpoint) context.CancelFunc {
-	at := &attempt{h: h, ep: ep}
-	at.actx, at.cancel = context.WithTimeoutCause(req.Context(), h.a.t.cfg.RequestTimeout, errAttemptTimeout)
-	at.req = req.WithContext(at.actx)
-	// Close waits for tracked attempts; one started while closing runs
-	// untracked, bounded by its timeout anyway.
-	tracked := h.a.t.track()
-	ep.Begin()
-	go at.run(tracked)
-	return at.cancel
-}
-
-func (at *attempt) run(tracked bool) {
-	h, a, ep := at.h, at.h.a, at.ep
-	if tracked {
-		defer a.t.untrack()
-	}
-	start := time.Now()
-	resp, err := a.next.RoundTrip(at.req)
-	elapsed := time.Since(start)
+// runHedge runs on the hedge timer's goroutine: it sends attempt B unless A
+// has returned, no other healthy endpoint exists or the budget is spent.
+func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.Endpoint, cancelA context.CancelFunc) {
+	t := a.t
 	h.mu.Lock()
-	lost := h.won
-	if err == nil && !lost {
+	if h.aDone {
+		h.mu.Unlock()
+		return
+	}
+	epB := t.set.PickHealthy(epA)
+	if epB == nil || !t.hedges.take() || !t.track() {
+		h.mu.Unlock()
+		return
+	}
+	defer t.untrack()
+	parent := req.Context()
+	bctx, cancelB := context.WithTimeoutCause(parent, t.cfg.RequestTimeout, errAttemptTimeout)
+	h.launched, h.cancelB, h.results = true, cancelB, make(chan attemptResult, 1)
+	h.mu.Unlock()
+	t.hedgesSent.Add(1)
+
+	if t.cfg.Logger != nil {
+		t.cfg.Logger.Debug("deimos hedged read", "slow", epA.URL(), "endpoint", epB.URL(), "path", req.URL.Path)
+	}
+	reqB := req.Clone(bctx)
+	u := *req.URL
+	u.Scheme, u.Host = epB.Scheme(), epB.Host()
+	reqB.URL, reqB.Host = &u, u.Host
+
+	epB.Begin()
+	start := time.Now()
+	resp, err := a.next.RoundTrip(reqB)
+	elapsed := time.Since(start)
+
+	h.mu.Lock()
+	aWon := h.aWon
+	if err == nil && !h.won {
 		h.won = true
+		h.mu.Unlock()
+		t.primariesLost.Add(1)
+		epB.ObserveLatency(elapsed)
+		resp.Body = &attemptBody{ReadCloser: resp.Body, cancel: cancelB, ep: epB}
+		cancelA() // free the caller
+		h.results <- attemptResult{ep: epB, resp: resp}
+		return
 	}
 	h.mu.Unlock()
 	switch {
-	case err == nil && !lost:
-		ep.ObserveLatency(elapsed)
-		at.body = attemptBody{ReadCloser: resp.Body, cancel: at.cancel, ep: ep}
-		resp.Body = &at.body
-		h.results <- attemptResult{ep: ep, resp: resp}
-		return
-	case err == nil: // answered, but too late: keep the connection
+	case err == nil: // A won; B answered within the grace period
 		closeBody(resp.Body)
-		ep.ObserveLatency(elapsed)
-	case lost: // cut after the grace period: slow, not dead
-		ep.ObserveSlow(elapsed)
+		epB.ObserveLatency(elapsed)
+	case aWon: // cut after the grace period
+		epB.ObserveSlow(elapsed)
 	default:
-		err = a.attemptFailed(ep, at.actx, at.req.Context(), err)
-		h.results <- attemptResult{ep: ep, err: err}
+		h.results <- attemptResult{ep: epB, err: a.attemptFailed(epB, bctx, parent, err)}
 	}
-	at.cancel()
-	ep.End()
-}
-
-var timers sync.Pool
-
-// getTimer returns a stopped-and-drained or new timer set to d.
-func getTimer(d time.Duration) *time.Timer {
-	if t, ok := timers.Get().(*time.Timer); ok {
-		t.Reset(d)
-		return t
-	}
-	return time.NewTimer(d)
-}
-
-// putTimer stops t and keeps it for reuse. Since Go 1.23 a stopped timer's
-// channel holds no stale value, so Reset after Stop is safe.
-func putTimer(t *time.Timer) {
-	t.Stop()
-	timers.Put(t)
+	cancelB()
+	epB.End()
 }
 
 // track registers a background goroutine Close waits for; false once closed.

@@ -69,6 +69,10 @@ type Transport struct {
 	userAgent []string
 	hedges    hedgeBudget
 
+	// Counters for tests and diagnostics.
+	hedgesSent    atomic.Int64 // second attempts sent
+	primariesLost atomic.Int64 // hedges that answered first (the primary's connection is cut)
+
 	closed atomic.Bool
 	ctx    context.Context // ends background work on Close
 	cancel context.CancelFunc
