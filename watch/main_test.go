@@ -17,8 +17,14 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // newKV returns a key-value client for the cluster, closed with the test.
 func newKV(t testing.TB, c *deimostest.Cluster) *kv.KV {
 	t.Helper()
+	return newKVFor(t, c.Endpoints()...)
+}
+
+// newKVFor returns a key-value client for the given endpoints only.
+func newKVFor(t testing.TB, endpoints ...string) *kv.KV {
+	t.Helper()
 	tr, err := transport.New(transport.Config{
-		Endpoints:      c.Endpoints(),
+		Endpoints:      endpoints,
 		RequestTimeout: 300 * time.Millisecond,
 	})
 	require.NoError(t, err)

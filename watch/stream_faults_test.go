@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,4 +143,47 @@ func anyTTL(t *testing.T, k *kv.KV, prefix string) bool {
 		return false
 	}
 	return walk(resp.Node)
+}
+
+// TestStream_NodePausedMidPollIsAbandoned pauses the node that holds the
+// stream's long poll after the poll's headers arrived (a SIGSTOPped process:
+// the connection stays open, nothing more comes). The stream must notice and
+// continue on another node instead of hanging until the node resumes.
+func TestStream_NodePausedMidPollIsAbandoned(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	k := newKV(t, c)
+	ctx := t.Context()
+
+	// Record which node receives each long poll.
+	var polled atomic.Pointer[deimostest.Node]
+	for _, n := range c.Nodes() {
+		n.SetHook(func(r deimostest.Request) deimostest.Fault {
+			if r.Query.Get("wait") == "true" {
+				polled.Store(n)
+			}
+			return deimostest.FaultNone
+		})
+	}
+	s, err := watch.Watch(ctx, k, "/paused")
+	require.NoError(t, err)
+	defer s.Close()
+	require.Eventually(t, func() bool { return polled.Load() != nil }, 5*time.Second, time.Millisecond)
+	holder := polled.Load()
+	holder.Pause()
+	defer holder.Resume()
+
+	var others []string
+	for _, n := range c.Nodes() {
+		if n != holder {
+			others = append(others, n.URL())
+		}
+	}
+	resp, err := newKVFor(t, others...).Set(ctx, "/paused", "moved on")
+	require.NoError(t, err)
+	select {
+	case ev := <-s.Events():
+		assert.Equal(t, resp.Index, ev.Index())
+	case <-time.After(15 * time.Second):
+		require.FailNow(t, "the stream hung on the paused node")
+	}
 }

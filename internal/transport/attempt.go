@@ -41,9 +41,9 @@ func (a *attemptTripper) single(c *call, req *http.Request) (*http.Response, err
 	var actx context.Context
 	var cancel context.CancelFunc
 	var headerTimer *time.Timer
+	var cancelCause context.CancelCauseFunc
 	if c.req.Class == LongPoll {
 		// Only the wait for the headers is bounded; the event may take minutes.
-		var cancelCause context.CancelCauseFunc
 		actx, cancelCause = context.WithCancelCause(parent)
 		cancel = func() { cancelCause(context.Canceled) }
 		headerTimer = time.AfterFunc(a.t.cfg.RequestTimeout, func() { cancelCause(errAttemptTimeout) })
@@ -63,7 +63,9 @@ func (a *attemptTripper) single(c *call, req *http.Request) (*http.Response, err
 		ep.End()
 		return nil, err
 	}
-	if c.req.Class != LongPoll {
+	if c.req.Class == LongPoll {
+		go a.t.guardLongPoll(actx, cancelCause, ep)
+	} else {
 		ep.ObserveLatency(elapsed)
 	}
 	// Attempts of an unhedged call are sequential and each body is closed
@@ -102,4 +104,38 @@ func (b *attemptBody) Close() error {
 		b.ep.End()
 	}
 	return err
+}
+
+// guardLongPoll checks, while a long poll waits for its event, that the
+// endpoint holding it still answers. A hung node (a stopped process, a dead
+// host whose connections were not reset) keeps the connection open and never
+// sends the event: without this the watch would wait for it forever. When a
+// probe gets no answer within the attempt timeout, the poll is cut, the
+// endpoint is marked failed, and the caller polls again elsewhere. The guard
+// ends with the attempt (its body closed or its caller gone).
+func (t *Transport) guardLongPoll(actx context.Context, cut context.CancelCauseFunc, ep *endpoints.Endpoint) {
+	every := t.tune.pollProbeInterval
+	if every <= 0 {
+		every = max(time.Second, t.cfg.RequestTimeout)
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-actx.Done():
+			return
+		case <-t.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		pctx, cancel := context.WithTimeout(actx, t.cfg.RequestTimeout)
+		err := t.probe(pctx, ep.URL())
+		cancel()
+		if err != nil && actx.Err() == nil {
+			err = fmt.Errorf("%w: %s stopped answering during a long poll: %w", ErrEndpointUnresponsive, ep.URL(), err)
+			t.set.Failure(ep, err, true)
+			cut(err)
+			return
+		}
+	}
 }

@@ -351,3 +351,34 @@ func TestCluster_LongPollOutlivesTheAttemptTimeout(t *testing.T) {
 	require.ErrorIs(t, err, ErrAttemptTimeout)
 	assert.Equal(t, before+1, c.Node(0).Requests("GET"), "long polls are attempted once")
 }
+
+func TestCluster_LongPollOnANodeThatHangsAfterHeadersIsCut(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	const timeout = 150 * time.Millisecond
+	tr := clusterTransport(t, c, func(cfg *Config) { cfg.RequestTimeout = timeout })
+	watch := &Request{Op: "watch", Method: http.MethodGet, Key: "/hang", Path: "/keys/hang",
+		Params: map[string][]string{"wait": {"true"}}, Class: LongPoll}
+
+	polls := c.Node(0).Requests(http.MethodGet)
+	got := make(chan error, 1)
+	go func() {
+		var out wireResp
+		_, err := tr.Do(context.Background(), watch, &out)
+		got <- err
+	}()
+	require.Eventually(t, func() bool { return c.Node(0).Requests(http.MethodGet) > polls },
+		5*time.Second, time.Millisecond)
+	// The node received the poll (and flushes its headers at once); now it
+	// stops answering anything, like a SIGSTOPped process.
+	c.Node(0).Pause()
+	defer c.Node(0).Resume()
+	select {
+	case err := <-got:
+		require.ErrorIs(t, err, ErrEndpointUnresponsive)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the long poll waited on a hung node")
+	}
+	snap := tr.Endpoints()
+	require.Len(t, snap, 1)
+	assert.NotEqual(t, "healthy", snap[0].State, "the hung node is no longer trusted")
+}

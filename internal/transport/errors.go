@@ -28,6 +28,9 @@ var (
 	ErrServerUnavailable = errors.New("deimos: server could not complete the request")
 	// ErrAttemptTimeout: one attempt got no answer within Config.RequestTimeout.
 	ErrAttemptTimeout = errors.New("deimos: no answer within the attempt timeout")
+	// ErrEndpointUnresponsive: the endpoint holding a long poll stopped
+	// answering probes, so the poll was abandoned.
+	ErrEndpointUnresponsive = errors.New("deimos: endpoint stopped answering")
 )
 
 // Error is an error answered by the server as JSON ({"errorCode":...}). It

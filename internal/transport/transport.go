@@ -45,7 +45,10 @@ type tuning struct {
 	hedgeFloor   time.Duration // never hedge sooner than this
 	hedgeCap     time.Duration // never wait longer than this before hedging
 	hedgeDefault time.Duration // hedge delay of an endpoint without latency samples
-	endpoints    endpoints.Options
+	// pollProbeInterval is how often the endpoint of a waiting long poll is
+	// probed for liveness.
+	pollProbeInterval time.Duration
+	endpoints         endpoints.Options
 }
 
 func defaultTuning(requestTimeout time.Duration) tuning {
@@ -54,6 +57,9 @@ func defaultTuning(requestTimeout time.Duration) tuning {
 		hedgeFloor:   15 * time.Millisecond,
 		hedgeCap:     hedgeCap,
 		hedgeDefault: min(50*time.Millisecond, hedgeCap),
+		// One probe per waiting poll every few seconds: a hung node costs a
+		// watch at most this plus one attempt timeout.
+		pollProbeInterval: max(time.Second, requestTimeout),
 	}
 }
 
