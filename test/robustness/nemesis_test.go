@@ -84,16 +84,29 @@ func (n *clusterNemesis) run(ctx context.Context, rng *rand.Rand) {
 		node := nodes[rng.IntN(len(nodes))]
 		window := between(rng, 200*time.Millisecond, 900*time.Millisecond)
 		var undo func()
-		switch k := rng.IntN(9); k {
-		case 0:
+		switch k := rng.IntN(20); k {
+		case 18, 19:
+			// A node gone for longer than the lock TTL: sessions pinned to it
+			// expire, and their holders must notice before anyone else enters.
+			window = between(rng, n.cfg.lockTTL+500*time.Millisecond, n.cfg.lockTTL+1500*time.Millisecond)
+			if k == 18 {
+				n.inc("long-stop")
+				node.Stop()
+				undo = func() { _ = node.Start() }
+			} else {
+				n.inc("long-pause")
+				node.Pause()
+				undo = node.Resume
+			}
+		case 0, 1:
 			n.inc("stop")
 			node.Stop()
 			undo = func() { _ = node.Start() }
-		case 1:
+		case 2, 3:
 			n.inc("pause")
 			node.Pause()
 			undo = node.Resume
-		case 2:
+		case 4, 5:
 			n.inc("latency")
 			d := between(rng, 20*time.Millisecond, 150*time.Millisecond)
 			if rng.IntN(3) == 0 {
@@ -101,7 +114,7 @@ func (n *clusterNemesis) run(ctx context.Context, rng *rand.Rand) {
 			}
 			node.SetLatency(d)
 			undo = func() { node.SetLatency(0) }
-		case 3:
+		case 6, 7:
 			n.inc("lose-quorum")
 			n.c.LoseQuorum()
 			undo = n.c.RestoreQuorum
