@@ -20,7 +20,7 @@ import (
 
 	deimos "github.com/marsevilspirit/deimos-client"
 	"github.com/marsevilspirit/deimos-client/concurrency"
-	"github.com/marsevilspirit/deimos-client/test/deimostest"
+	"github.com/marsevilspirit/deimos-client/examples/internal/devcluster"
 )
 
 func main() {
@@ -32,7 +32,7 @@ func main() {
 }
 
 func run() error {
-	endpoints, stop, err := cluster()
+	endpoints, stop, err := devcluster.Endpoints()
 	if err != nil {
 		return err
 	}
@@ -116,26 +116,6 @@ func run() error {
 	}
 	_, err = elections[0].Leader(ctx)
 	return check(errors.Is(err, concurrency.ErrNoLeader), "Leader after everyone resigned: want ErrNoLeader, got %v", err)
-}
-
-// cluster returns DEIMOS_ENDPOINTS (comma-separated URLs), or starts an
-// in-process 3-node cluster.
-func cluster() ([]string, func(), error) {
-	if env := os.Getenv("DEIMOS_ENDPOINTS"); env != "" {
-		var eps []string
-		for ep := range strings.SplitSeq(env, ",") {
-			if ep = strings.TrimSpace(ep); ep != "" {
-				eps = append(eps, ep)
-			}
-		}
-		return eps, func() {}, nil
-	}
-	c, err := deimostest.StartCluster(3)
-	if err != nil {
-		return nil, nil, fmt.Errorf("start in-process cluster: %w", err)
-	}
-	fmt.Println("no DEIMOS_ENDPOINTS: started an in-process 3-node cluster")
-	return c.Endpoints(), c.Close, nil
 }
 
 // lockKey is a fresh key, so runs against a real cluster do not collide.

@@ -14,11 +14,10 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	deimos "github.com/marsevilspirit/deimos-client"
-	"github.com/marsevilspirit/deimos-client/test/deimostest"
+	"github.com/marsevilspirit/deimos-client/examples/internal/devcluster"
 )
 
 func main() {
@@ -30,7 +29,7 @@ func main() {
 }
 
 func run() error {
-	endpoints, stop, err := cluster()
+	endpoints, stop, err := devcluster.Endpoints()
 	if err != nil {
 		return err
 	}
@@ -78,26 +77,6 @@ func run() error {
 	}
 	fmt.Printf("✓ bob holds it now, fencing token %d > %d\n", b.FencingToken(), first)
 	return b.Unlock(ctx)
-}
-
-// cluster returns DEIMOS_ENDPOINTS (comma-separated URLs), or starts an
-// in-process 3-node cluster.
-func cluster() ([]string, func(), error) {
-	if env := os.Getenv("DEIMOS_ENDPOINTS"); env != "" {
-		var eps []string
-		for ep := range strings.SplitSeq(env, ",") {
-			if ep = strings.TrimSpace(ep); ep != "" {
-				eps = append(eps, ep)
-			}
-		}
-		return eps, func() {}, nil
-	}
-	c, err := deimostest.StartCluster(3)
-	if err != nil {
-		return nil, nil, fmt.Errorf("start in-process cluster: %w", err)
-	}
-	fmt.Println("no DEIMOS_ENDPOINTS: started an in-process 3-node cluster")
-	return c.Endpoints(), c.Close, nil
 }
 
 // lockKey is a fresh key, so runs against a real cluster do not collide.

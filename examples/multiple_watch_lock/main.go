@@ -16,13 +16,12 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	deimos "github.com/marsevilspirit/deimos-client"
-	"github.com/marsevilspirit/deimos-client/test/deimostest"
+	"github.com/marsevilspirit/deimos-client/examples/internal/devcluster"
 )
 
 func main() {
@@ -35,7 +34,7 @@ func main() {
 
 func run() error {
 	const clients, rounds = 5, 3
-	endpoints, stop, err := cluster()
+	endpoints, stop, err := devcluster.Endpoints()
 	if err != nil {
 		return err
 	}
@@ -94,26 +93,6 @@ func run() error {
 		}
 	}
 	return check(len(tokens) == clients*rounds, "%d grants, want %d", len(tokens), clients*rounds)
-}
-
-// cluster returns DEIMOS_ENDPOINTS (comma-separated URLs), or starts an
-// in-process 3-node cluster.
-func cluster() ([]string, func(), error) {
-	if env := os.Getenv("DEIMOS_ENDPOINTS"); env != "" {
-		var eps []string
-		for ep := range strings.SplitSeq(env, ",") {
-			if ep = strings.TrimSpace(ep); ep != "" {
-				eps = append(eps, ep)
-			}
-		}
-		return eps, func() {}, nil
-	}
-	c, err := deimostest.StartCluster(3)
-	if err != nil {
-		return nil, nil, fmt.Errorf("start in-process cluster: %w", err)
-	}
-	fmt.Println("no DEIMOS_ENDPOINTS: started an in-process 3-node cluster")
-	return c.Endpoints(), c.Close, nil
 }
 
 // lockKey is a fresh key, so runs against a real cluster do not collide.
