@@ -12,32 +12,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
 	deimos "github.com/marsevilspirit/deimos-client"
-	"github.com/marsevilspirit/deimos-client/examples/internal/devcluster"
+	"github.com/marsevilspirit/deimos-client/examples/internal/example"
 	"github.com/marsevilspirit/deimos-client/kv"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(1)
-	}
-	fmt.Println("OK: every step behaved as expected")
-}
+func main() { example.Main(30*time.Second, "every step behaved as expected", run) }
 
-func run() error {
-	endpoints, stop, err := devcluster.Endpoints()
-	if err != nil {
-		return err
-	}
-	defer stop()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+func run(ctx context.Context, endpoints []string) error {
 	client, err := deimos.Connect(ctx, deimos.WithEndpoints(endpoints...))
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -79,21 +64,21 @@ func setGetDelete(ctx context.Context, c *deimos.Client, root string) error {
 	if err != nil {
 		return err
 	}
-	if err := expect(set.Action == deimos.ActionSet && set.Node.Value == "hello", "set answered %+v", set); err != nil {
+	if err := example.Check(set.Action == deimos.ActionSet && set.Node.Value == "hello", "set answered %+v", set); err != nil {
 		return err
 	}
 	got, err := c.Get(ctx, key)
 	if err != nil {
 		return err
 	}
-	if err := expect(got.Node.Value == "hello" && got.Index >= set.Index, "get answered %+v", got); err != nil {
+	if err := example.Check(got.Node.Value == "hello" && got.Index >= set.Index, "get answered %+v", got); err != nil {
 		return err
 	}
 	if _, err := c.Delete(ctx, key); err != nil {
 		return err
 	}
 	_, err = c.Get(ctx, key)
-	return expect(errors.Is(err, deimos.ErrKeyNotFound), "get after delete: %v", err)
+	return example.Check(errors.Is(err, deimos.ErrKeyNotFound), "get after delete: %v", err)
 }
 
 func createAndCAS(ctx context.Context, c *deimos.Client, root string) error {
@@ -104,18 +89,18 @@ func createAndCAS(ctx context.Context, c *deimos.Client, root string) error {
 		return err
 	}
 	_, err = k.Create(ctx, key, "node-2")
-	if err := expect(errors.Is(err, deimos.ErrNodeExist), "second create: %v", err); err != nil {
+	if err := example.Check(errors.Is(err, deimos.ErrNodeExist), "second create: %v", err); err != nil {
 		return err
 	}
 	_, err = k.CompareAndSwap(ctx, key, "node-2", kv.WithPrevValue("node-9"))
-	if err := expect(errors.Is(err, deimos.ErrTestFailed), "CAS on a wrong value: %v", err); err != nil {
+	if err := example.Check(errors.Is(err, deimos.ErrTestFailed), "CAS on a wrong value: %v", err); err != nil {
 		return err
 	}
 	swapped, err := k.CompareAndSwap(ctx, key, "node-2", kv.WithPrevIndex(created.Node.ModifiedIndex))
 	if err != nil {
 		return err
 	}
-	if err := expect(swapped.PrevNode.Value == "node-1" && swapped.Node.Value == "node-2", "CAS answered %+v", swapped); err != nil {
+	if err := example.Check(swapped.PrevNode.Value == "node-1" && swapped.Node.Value == "node-2", "CAS answered %+v", swapped); err != nil {
 		return err
 	}
 	_, err = k.CompareAndDelete(ctx, key, kv.WithPrevValue("node-2"))
@@ -128,11 +113,11 @@ func ttl(ctx context.Context, c *deimos.Client, root string) error {
 	if err != nil {
 		return err
 	}
-	if err := expect(resp.Node.Expiration != nil && resp.Node.TTL > 0 && resp.Node.TTL <= 30, "TTL answered %+v", resp.Node); err != nil {
+	if err := example.Check(resp.Node.Expiration != nil && resp.Node.TTL > 0 && resp.Node.TTL <= 30, "TTL answered %+v", resp.Node); err != nil {
 		return err
 	}
 	_, err = c.Set(ctx, key, "alive", deimos.WithTTL(time.Millisecond))
-	return expect(errors.Is(err, deimos.ErrInvalidTTL), "a 1 ms TTL must be refused: %v", err)
+	return example.Check(errors.Is(err, deimos.ErrInvalidTTL), "a 1 ms TTL must be refused: %v", err)
 }
 
 func directories(ctx context.Context, c *deimos.Client, root string) error {
@@ -150,11 +135,11 @@ func directories(ctx context.Context, c *deimos.Client, root string) error {
 		return err
 	}
 	n := tree.Node.Nodes
-	if err := expect(len(n) == 3 && n[0].Key == dir+"/a" && n[2].Dir && len(n[2].Nodes) == 1, "tree answered %v", tree.Node); err != nil {
+	if err := example.Check(len(n) == 3 && n[0].Key == dir+"/a" && n[2].Dir && len(n[2].Nodes) == 1, "tree answered %v", tree.Node); err != nil {
 		return err
 	}
 	_, err = c.Delete(ctx, dir, deimos.WithDir())
-	if err := expect(errors.Is(err, deimos.ErrDirNotEmpty), "deleting a non-empty dir: %v", err); err != nil {
+	if err := example.Check(errors.Is(err, deimos.ErrDirNotEmpty), "deleting a non-empty dir: %v", err); err != nil {
 		return err
 	}
 	_, err = c.Delete(ctx, dir, deimos.WithRecursive())
@@ -173,11 +158,11 @@ func inOrder(ctx context.Context, c *deimos.Client, root string) error {
 	if err != nil {
 		return err
 	}
-	if err := expect(len(list.Node.Nodes) == len(jobs), "queue holds %v", list.Node); err != nil {
+	if err := example.Check(len(list.Node.Nodes) == len(jobs), "queue holds %v", list.Node); err != nil {
 		return err
 	}
 	for i, n := range list.Node.Nodes {
-		if err := expect(n.Value == jobs[i], "queue position %d holds %q", i, n.Value); err != nil {
+		if err := example.Check(n.Value == jobs[i], "queue position %d holds %q", i, n.Value); err != nil {
 			return err
 		}
 	}
@@ -200,12 +185,5 @@ func typed(ctx context.Context, c *deimos.Client, root string) error {
 	if err != nil {
 		return err
 	}
-	return expect(got.Value.N == 5, "counter is %d, want 5", got.Value.N)
-}
-
-func expect(ok bool, format string, args ...any) error {
-	if ok {
-		return nil
-	}
-	return fmt.Errorf("unexpected: "+format, args...)
+	return example.Check(got.Value.N == 5, "counter is %d, want 5", got.Value.N)
 }

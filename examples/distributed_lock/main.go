@@ -15,35 +15,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"time"
 
 	deimos "github.com/marsevilspirit/deimos-client"
-	"github.com/marsevilspirit/deimos-client/examples/internal/devcluster"
+	"github.com/marsevilspirit/deimos-client/examples/internal/example"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(1)
-	}
-	fmt.Println("OK: every step behaved as expected")
-}
+func main() { example.Main(30*time.Second, "every step behaved as expected", run) }
 
-func run() error {
-	endpoints, stop, err := devcluster.Endpoints()
-	if err != nil {
-		return err
-	}
-	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+func run(ctx context.Context, endpoints []string) error {
+	var err error
 	client := deimos.NewClient(endpoints)
 	defer client.Close()
 	other := deimos.NewClient(endpoints)
 	defer other.Close()
-	key := lockKey("distributed-lock")
+	key := example.Key("distributed-lock")
 
 	// Lock, Info, Unlock.
 	lock := client.NewDistributedLock(key, "node-123", deimos.WithTTL(10*time.Second))
@@ -52,21 +38,21 @@ func run() error {
 	}
 	info := lock.Info()
 	fmt.Printf("✓ locked: Key=%s Held=%v TTL=%v LastIndex=%d FencingToken=%d\n", info.Key, info.Held, info.TTL, info.LastIndex, info.FencingToken)
-	if err := check(info.Held && info.TTL == 10*time.Second && info.LastIndex > 0, "unexpected info %+v", info); err != nil {
+	if err := example.Check(info.Held && info.TTL == 10*time.Second && info.LastIndex > 0, "unexpected info %+v", info); err != nil {
 		return err
 	}
 
 	// Another owner: TryLock fails at once, Lock with a deadline times out.
 	rival := other.NewDistributedLock(key, "node-456")
 	err = rival.TryLock(ctx)
-	if err := check(errors.Is(err, deimos.ErrLockAlreadyHeld), "TryLock: want ErrLockAlreadyHeld, got %v", err); err != nil {
+	if err := example.Check(errors.Is(err, deimos.ErrLockAlreadyHeld), "TryLock: want ErrLockAlreadyHeld, got %v", err); err != nil {
 		return err
 	}
 	fmt.Println("✓ TryLock by node-456 failed:", err)
 	tctx, tcancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	err = rival.Lock(tctx)
 	tcancel()
-	if err := check(errors.Is(err, deimos.ErrLockTimeout) && errors.Is(err, context.DeadlineExceeded), "Lock with a deadline: want ErrLockTimeout, got %v", err); err != nil {
+	if err := example.Check(errors.Is(err, deimos.ErrLockTimeout) && errors.Is(err, context.DeadlineExceeded), "Lock with a deadline: want ErrLockTimeout, got %v", err); err != nil {
 		return err
 	}
 	fmt.Println("✓ Lock by node-456 timed out:", err)
@@ -82,14 +68,14 @@ func run() error {
 		return fmt.Errorf("node-456 lock after release: %w", err)
 	}
 	fmt.Printf("✓ node-456 got the lock on release, fencing token %d > %d\n", rival.FencingToken(), info.FencingToken)
-	if err := check(rival.FencingToken() > info.FencingToken, "fencing token did not grow"); err != nil {
+	if err := example.Check(rival.FencingToken() > info.FencingToken, "fencing token did not grow"); err != nil {
 		return err
 	}
 	if err := rival.Unlock(ctx); err != nil {
 		return err
 	}
 	err = rival.Unlock(ctx)
-	if err := check(errors.Is(err, deimos.ErrLockNotHeld), "second Unlock: want ErrLockNotHeld, got %v", err); err != nil {
+	if err := example.Check(errors.Is(err, deimos.ErrLockNotHeld), "second Unlock: want ErrLockNotHeld, got %v", err); err != nil {
 		return err
 	}
 
@@ -98,7 +84,7 @@ func run() error {
 	if err := client.WithLock(ctx, key, "node-123", func() error { ran = true; return nil }); err != nil {
 		return fmt.Errorf("WithLock: %w", err)
 	}
-	if err := check(ran, "WithLock did not run the function"); err != nil {
+	if err := example.Check(ran, "WithLock did not run the function"); err != nil {
 		return err
 	}
 	fmt.Println("✓ WithLock ran the critical section")
@@ -119,18 +105,6 @@ func run() error {
 		if err := locks[i].Unlock(ctx); err != nil {
 			return fmt.Errorf("unlock %d: %w", i, err)
 		}
-	}
-	return nil
-}
-
-// lockKey is a fresh key, so runs against a real cluster do not collide.
-func lockKey(name string) string {
-	return "/examples/" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-}
-
-func check(ok bool, format string, args ...any) error {
-	if !ok {
-		return fmt.Errorf(format, args...)
 	}
 	return nil
 }

@@ -13,35 +13,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	deimos "github.com/marsevilspirit/deimos-client"
 	"github.com/marsevilspirit/deimos-client/concurrency"
-	"github.com/marsevilspirit/deimos-client/examples/internal/devcluster"
+	"github.com/marsevilspirit/deimos-client/examples/internal/example"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(1)
-	}
-	fmt.Println("OK: every step behaved as expected")
-}
+func main() { example.Main(30*time.Second, "every step behaved as expected", run) }
 
-func run() error {
-	endpoints, stop, err := devcluster.Endpoints()
-	if err != nil {
-		return err
-	}
-	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+func run(ctx context.Context, endpoints []string) error {
+	var err error
 	client := deimos.NewClient(endpoints)
 	defer client.Close()
-	dir := lockKey("election")
+	dir := example.Key("election")
 
 	octx, ostop := context.WithCancel(ctx)
 	defer ostop()
@@ -111,21 +97,9 @@ func run() error {
 	}
 	<-observed
 	want := []string{"alpha=10.0.0.1", "alpha=10.0.0.100", "beta=10.0.0.2", "gamma=10.0.0.3", "(no leader)"}
-	if err := check(strings.Join(seen, ",") == strings.Join(want, ","), "observer saw %v, want %v", seen, want); err != nil {
+	if err := example.Check(strings.Join(seen, ",") == strings.Join(want, ","), "observer saw %v, want %v", seen, want); err != nil {
 		return err
 	}
 	_, err = elections[0].Leader(ctx)
-	return check(errors.Is(err, concurrency.ErrNoLeader), "Leader after everyone resigned: want ErrNoLeader, got %v", err)
-}
-
-// lockKey is a fresh key, so runs against a real cluster do not collide.
-func lockKey(name string) string {
-	return "/examples/" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-}
-
-func check(ok bool, format string, args ...any) error {
-	if !ok {
-		return fmt.Errorf(format, args...)
-	}
-	return nil
+	return example.Check(errors.Is(err, concurrency.ErrNoLeader), "Leader after everyone resigned: want ErrNoLeader, got %v", err)
 }

@@ -14,38 +14,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"time"
 
 	deimos "github.com/marsevilspirit/deimos-client"
 	"github.com/marsevilspirit/deimos-client/concurrency"
-	"github.com/marsevilspirit/deimos-client/examples/internal/devcluster"
+	"github.com/marsevilspirit/deimos-client/examples/internal/example"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(1)
-	}
-	fmt.Println("OK: every step behaved as expected")
-}
+func main() { example.Main(60*time.Second, "every step behaved as expected", run) }
 
 const ttl = 2 * time.Second
 
-func run() error {
-	endpoints, stop, err := devcluster.Endpoints()
-	if err != nil {
-		return err
-	}
-	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+func run(ctx context.Context, endpoints []string) error {
+	var err error
 	// Short TTLs need attempts well under a third of the TTL, so a hung node
 	// costs a retry, not the lock.
 	client := deimos.New(deimos.WithEndpoints(endpoints...), deimos.WithRequestTimeout(500*time.Millisecond))
 	defer client.Close()
-	key := lockKey("lock-advanced")
+	key := example.Key("lock-advanced")
 
 	// 1. Auto-renewal keeps the lock past its TTL.
 	lock := client.NewDistributedLock(key, "worker-1",
@@ -58,7 +44,7 @@ func run() error {
 		return fmt.Errorf("a renewed lock was lost: %v", lock.Renew(ctx))
 	case <-time.After(2 * ttl):
 	}
-	if err := check(lock.IsHeld(), "the renewed lock is not held after two TTLs"); err != nil {
+	if err := example.Check(lock.IsHeld(), "the renewed lock is not held after two TTLs"); err != nil {
 		return err
 	}
 	fmt.Printf("✓ held for %v with a %v TTL thanks to renewal\n", 2*ttl, ttl)
@@ -73,7 +59,7 @@ func run() error {
 		return errors.New("an unrenewed lock was not reported lost")
 	}
 	err = lock.Unlock(ctx)
-	if err := check(errors.Is(err, deimos.ErrLockLost), "Unlock after loss: want ErrLockLost, got %v", err); err != nil {
+	if err := example.Check(errors.Is(err, deimos.ErrLockLost), "Unlock after loss: want ErrLockLost, got %v", err); err != nil {
 		return err
 	}
 
@@ -105,14 +91,14 @@ func run() error {
 	}
 	took := time.Since(crashedAt)
 	fmt.Printf("✓ worker-2 took over %v after the crash (TTL %v)\n", took.Round(100*time.Millisecond), ttl)
-	if err := check(took < ttl+2*time.Second, "takeover took %v", took); err != nil {
+	if err := example.Check(took < ttl+2*time.Second, "takeover took %v", took); err != nil {
 		return err
 	}
 	if err := res.write(next.FencingToken(), "from worker-2"); err != nil {
 		return err
 	}
 	err = res.write(oldToken, "late write from the crashed holder")
-	if err := check(err != nil, "the resource accepted a stale fencing token"); err != nil {
+	if err := example.Check(err != nil, "the resource accepted a stale fencing token"); err != nil {
 		return err
 	}
 	fmt.Println("✓ resource refused the crashed holder:", err)
@@ -127,17 +113,5 @@ func (r *resource) write(token uint64, what string) error {
 		return fmt.Errorf("stale fencing token %d (seen %d): %q refused", token, r.last, what)
 	}
 	r.last = token
-	return nil
-}
-
-// lockKey is a fresh key, so runs against a real cluster do not collide.
-func lockKey(name string) string {
-	return "/examples/" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-}
-
-func check(ok bool, format string, args ...any) error {
-	if !ok {
-		return fmt.Errorf(format, args...)
-	}
 	return nil
 }

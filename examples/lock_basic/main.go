@@ -12,36 +12,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"time"
 
 	deimos "github.com/marsevilspirit/deimos-client"
-	"github.com/marsevilspirit/deimos-client/examples/internal/devcluster"
+	"github.com/marsevilspirit/deimos-client/examples/internal/example"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(1)
-	}
-	fmt.Println("OK: the lock behaved as expected")
-}
+func main() { example.Main(30*time.Second, "the lock behaved as expected", run) }
 
-func run() error {
-	endpoints, stop, err := devcluster.Endpoints()
-	if err != nil {
-		return err
-	}
-	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+func run(ctx context.Context, endpoints []string) error {
+	var err error
 	alice := deimos.NewClient(endpoints)
 	defer alice.Close()
 	bob := deimos.NewClient(endpoints)
 	defer bob.Close()
 
-	key := lockKey("lock-basic")
+	key := example.Key("lock-basic")
 	a := alice.NewDistributedLock(key, "alice")
 	b := bob.NewDistributedLock(key, "bob")
 
@@ -51,7 +37,7 @@ func run() error {
 	fmt.Printf("✓ alice holds %s (fencing token %d)\n", key, a.FencingToken())
 
 	err = b.TryLock(ctx)
-	if err := check(errors.Is(err, deimos.ErrLockAlreadyHeld), "bob's TryLock: want ErrLockAlreadyHeld, got %v", err); err != nil {
+	if err := example.Check(errors.Is(err, deimos.ErrLockAlreadyHeld), "bob's TryLock: want ErrLockAlreadyHeld, got %v", err); err != nil {
 		return err
 	}
 	fmt.Printf("✓ bob cannot take it: %v\n", err)
@@ -59,7 +45,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := check(holder.Owner == "alice", "holder is %q, want alice", holder.Owner); err != nil {
+	if err := example.Check(holder.Owner == "alice", "holder is %q, want alice", holder.Owner); err != nil {
 		return err
 	}
 	fmt.Printf("✓ bob sees the holder: %s\n", holder.Owner)
@@ -72,21 +58,9 @@ func run() error {
 	if err := b.Lock(ctx); err != nil {
 		return fmt.Errorf("bob: lock: %w", err)
 	}
-	if err := check(b.FencingToken() > first, "bob's fencing token %d is not above alice's %d", b.FencingToken(), first); err != nil {
+	if err := example.Check(b.FencingToken() > first, "bob's fencing token %d is not above alice's %d", b.FencingToken(), first); err != nil {
 		return err
 	}
 	fmt.Printf("✓ bob holds it now, fencing token %d > %d\n", b.FencingToken(), first)
 	return b.Unlock(ctx)
-}
-
-// lockKey is a fresh key, so runs against a real cluster do not collide.
-func lockKey(name string) string {
-	return "/examples/" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-}
-
-func check(ok bool, format string, args ...any) error {
-	if !ok {
-		return fmt.Errorf(format, args...)
-	}
-	return nil
 }

@@ -14,34 +14,20 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	deimos "github.com/marsevilspirit/deimos-client"
-	"github.com/marsevilspirit/deimos-client/examples/internal/devcluster"
+	"github.com/marsevilspirit/deimos-client/examples/internal/example"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(1)
-	}
-	fmt.Println("OK: every step behaved as expected")
-}
+func main() { example.Main(60*time.Second, "every step behaved as expected", run) }
 
-func run() error {
+func run(ctx context.Context, endpoints []string) error {
 	const clients, rounds = 5, 3
-	endpoints, stop, err := devcluster.Endpoints()
-	if err != nil {
-		return err
-	}
-	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	key := lockKey("multiple-watch-lock")
+	key := example.Key("multiple-watch-lock")
 
 	var (
 		inside   atomic.Int32
@@ -92,17 +78,5 @@ func run() error {
 			return fmt.Errorf("grant %d has fencing token %d after %d: not in queue order", i, tokens[i], tokens[i-1])
 		}
 	}
-	return check(len(tokens) == clients*rounds, "%d grants, want %d", len(tokens), clients*rounds)
-}
-
-// lockKey is a fresh key, so runs against a real cluster do not collide.
-func lockKey(name string) string {
-	return "/examples/" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-}
-
-func check(ok bool, format string, args ...any) error {
-	if !ok {
-		return fmt.Errorf(format, args...)
-	}
-	return nil
+	return example.Check(len(tokens) == clients*rounds, "%d grants, want %d", len(tokens), clients*rounds)
 }

@@ -14,31 +14,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
 	deimos "github.com/marsevilspirit/deimos-client"
-	"github.com/marsevilspirit/deimos-client/examples/internal/devcluster"
+	"github.com/marsevilspirit/deimos-client/examples/internal/example"
 	"github.com/marsevilspirit/deimos-client/watch"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(1)
-	}
-	fmt.Println("OK: every change was seen once, in order")
-}
+func main() { example.Main(30*time.Second, "every change was seen once, in order", run) }
 
-func run() error {
-	endpoints, stop, err := devcluster.Endpoints()
-	if err != nil {
-		return err
-	}
-	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+func run(ctx context.Context, endpoints []string) error {
 	client, err := deimos.Connect(ctx, deimos.WithEndpoints(endpoints...))
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
