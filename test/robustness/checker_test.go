@@ -126,7 +126,7 @@ func TestCheckWatches(t *testing.T) {
 	}
 	ops := []kvOp{{Kind: opSet, Key: "/p/b", Value: "2", Result: resOK, Index: 4}}
 	good := segment{Start: 2, Last: 6, Events: truth}
-	st, vs := checkWatches([]segment{good}, truth, true, ops)
+	st, vs := checkWatches([]segment{good}, truth, true, 0, ops)
 	assert.Empty(t, vs)
 	assert.Equal(t, 3, st.Compared)
 
@@ -138,15 +138,22 @@ func TestCheckWatches(t *testing.T) {
 		"error":     {Start: 2, Last: 3, Events: truth[:1], Err: errors.New("boom")},
 	}
 	for name, sg := range cases {
-		_, vs := checkWatches([]segment{sg}, truth, true, ops)
+		_, vs := checkWatches([]segment{sg}, truth, true, 0, ops)
 		assert.NotEmpty(t, vs, name)
 	}
+	// A log that starts late (a real cluster's 1000-event history) is compared
+	// from where it starts.
+	st, vs = checkWatches([]segment{good}, truth[1:], true, 3, ops)
+	assert.Empty(t, vs)
+	assert.Equal(t, 2, st.Compared)
+	_, vs = checkWatches([]segment{cases["changed"]}, truth[1:], true, 3, ops)
+	assert.NotEmpty(t, vs)
 	// Without the server's log, an acknowledged write missing from a stream is still found.
-	_, vs = checkWatches([]segment{cases["missing"]}, nil, false, ops)
+	_, vs = checkWatches([]segment{cases["missing"]}, nil, false, 0, ops)
 	assert.NotEmpty(t, vs)
 	// A stream that ended because its events left the server's history is not a violation.
 	cleared := segment{Start: 2, Last: 3, Events: truth[:1], Err: fmt.Errorf("watch: %w", kv.ErrEventIndexCleared)}
-	_, vs = checkWatches([]segment{cleared}, truth, true, ops)
+	_, vs = checkWatches([]segment{cleared}, truth, true, 0, ops)
 	assert.Empty(t, vs)
 }
 

@@ -230,8 +230,8 @@ func run(t *testing.T, cfg runConfig) runResult {
 	for _, w := range watchers {
 		segs = append(segs, w.result()...)
 	}
-	truth, haveTruth := serverHistory(tg, closer, cfg.prefix, segs, until())
-	wst, wvs := checkWatches(segs, truth, haveTruth, ops)
+	truth, truthFrom, haveTruth := serverHistory(tg, closer, cfg.prefix, segs, until())
+	wst, wvs := checkWatches(segs, truth, haveTruth, truthFrom, ops)
 	result.watch = wst
 	result.violations = append(result.violations, wvs...)
 	for _, w := range watchers {
@@ -247,24 +247,39 @@ func run(t *testing.T, cfg runConfig) runResult {
 	return result
 }
 
-// serverHistory returns the server's events under prefix: the in-process cluster's log,
-// or on a real cluster a replay by a fresh watch from the earliest segment start (false
-// when the server's 1000-event history no longer reaches back that far).
-func serverHistory(tg *target, c *deimos.Client, prefix string, segs []segment, final uint64) ([]wEvent, bool) {
-	var out []wEvent
+// serverHistory returns the server's events under prefix after the returned index:
+// the in-process cluster's whole log, or on a real cluster a replay by a fresh watch
+// from the earliest segment start, or, when the server's 1000-event history no longer
+// reaches back that far, from as far back as it does (false if even that fails).
+func serverHistory(tg *target, c *deimos.Client, prefix string, segs []segment, final uint64) ([]wEvent, uint64, bool) {
 	if tg.cluster != nil {
+		var out []wEvent
 		for _, ev := range tg.cluster.History(prefix) {
 			out = append(out, fromServer(ev))
 		}
-		return out, true
+		return out, 0, true
 	}
 	if len(segs) == 0 {
-		return nil, false
+		return nil, 0, false
 	}
 	from := segs[0].Start
 	for _, s := range segs {
 		from = min(from, s.Start)
 	}
+	if out, ok := replay(c, prefix, from, final); ok {
+		return out, from, true
+	}
+	if final > 950 && final-950 > from {
+		from = final - 950
+		if out, ok := replay(c, prefix, from, final); ok {
+			return out, from, true
+		}
+	}
+	return nil, 0, false
+}
+
+// replay watches prefix from after index from until the event at final.
+func replay(c *deimos.Client, prefix string, from, final uint64) ([]wEvent, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, err := watch.Watch(ctx, c, prefix, watch.WithRecursive(), watch.WithAfterIndex(from))
@@ -272,6 +287,7 @@ func serverHistory(tg *target, c *deimos.Client, prefix string, segs []segment, 
 		return nil, false
 	}
 	defer s.Close()
+	var out []wEvent
 	for ev := range s.Events() {
 		out = append(out, fromWatch(ev))
 		if ev.Index() >= final {

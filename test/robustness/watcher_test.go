@@ -150,11 +150,11 @@ type watchCheckStats struct {
 }
 
 // checkWatches checks each segment: indexes strictly increase (ordered, no duplicate),
-// and the events equal truth (the server's event log for the prefix) over the range
-// the segment covered. Every successful write of ops whose index falls in that range
+// and the events equal truth (the server's event log for the prefix, complete after
+// index truthFrom) over the range the segment covered. Every successful write of ops whose index falls in that range
 // must be in it with its key and value, which holds even without truth (a real
 // cluster whose history was no longer available).
-func checkWatches(segs []segment, truth []wEvent, haveTruth bool, ops []kvOp) (watchCheckStats, []violation) {
+func checkWatches(segs []segment, truth []wEvent, haveTruth bool, truthFrom uint64, ops []kvOp) (watchCheckStats, []violation) {
 	var st watchCheckStats
 	var vs []violation
 	writes := map[uint64]kvOp{}
@@ -181,16 +181,21 @@ func checkWatches(segs []segment, truth []wEvent, haveTruth bool, ops []kvOp) (w
 			last = max(last, e.Index)
 			got[e.Index] = e
 		}
-		if haveTruth {
-			var want []wEvent
+		if from := max(sg.Start, truthFrom); haveTruth && from < sg.Last {
+			var want, have []wEvent
 			for _, e := range truth {
-				if e.Index > sg.Start && e.Index <= sg.Last {
+				if e.Index > from && e.Index <= sg.Last {
 					want = append(want, e)
 				}
 			}
+			for _, e := range sg.Events {
+				if e.Index > from {
+					have = append(have, e)
+				}
+			}
 			st.Compared += len(want)
-			if d := diffEvents(want, sg.Events); d != nil {
-				vs = append(vs, violation{Check: "watch", Detail: fmt.Sprintf("watcher %d: stream (%d, %d] differs from the server's history", sg.Watcher, sg.Start, sg.Last), Evidence: d})
+			if d := diffEvents(want, have); d != nil {
+				vs = append(vs, violation{Check: "watch", Detail: fmt.Sprintf("watcher %d: stream (%d, %d] differs from the server's history", sg.Watcher, from, sg.Last), Evidence: d})
 			}
 		}
 		var missing []string
