@@ -30,7 +30,7 @@ func CleanKey(key string) (string, error) {
 		return "", keyError(key, "empty key")
 	}
 	if len(key) > MaxKeyLength {
-		return "", keyError(key[:32]+"...", fmt.Sprintf("longer than %d bytes", MaxKeyLength))
+		return "", keyError(key, fmt.Sprintf("longer than %d bytes", MaxKeyLength))
 	}
 	if isCleanSimple(key) {
 		return key, nil
@@ -132,5 +132,20 @@ func cleanWriteKey(key string) (string, error) {
 }
 
 func keyError(key, reason string) error {
-	return fmt.Errorf("%w %q: %s", ErrInvalidKey, key, reason)
+	return fmt.Errorf("%w %q: %s", ErrInvalidKey, clipKey(key), reason)
+}
+
+// keyQuoteMax bounds how much of a rejected key an error message quotes:
+// keys may be up to MaxKeyLength long, messages and logs should not be.
+const keyQuoteMax = 128
+
+func clipKey(key string) string {
+	if len(key) <= keyQuoteMax {
+		return key
+	}
+	cut := keyQuoteMax
+	for cut > 0 && !utf8.RuneStart(key[cut]) {
+		cut--
+	}
+	return key[:cut] + "…"
 }

@@ -18,7 +18,11 @@ func neverReached(err error) bool {
 		return false
 	}
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "remote error") {
+		// "remote error" is a TLS alert from the server: with TLS 1.3 a
+		// rejected client certificate is only reported after the client sent
+		// its request, but the server's TLS layer refused the connection and
+		// its HTTP layer never read a byte of it.
 		return true
 	}
 	var dns *net.DNSError

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,9 +13,9 @@ import (
 // reused; a longer rest is cheaper to drop with the connection.
 const drainMax = 4 << 10
 
-// errorBodyMax bounds how much of an error body is read: server JSON errors
-// are small, and anything else is only quoted in a snippet.
-const errorBodyMax = 64 << 10
+// errorHeadMax is how much of an error body is kept for the snippet of a
+// non-JSON error.
+const errorHeadMax = 1 << 10
 
 // handleResponse is the retryablehttp response handler; the call travels in
 // the request's context (a static function avoids a closure per request).
@@ -115,15 +114,20 @@ var errTruncated = errors.New("truncated JSON body")
 // when the body starts with one, else a ResponseError naming the status.
 func (c *call) decodeError(resp *http.Response) error {
 	ep := c.ep
-	buf, readErr := io.ReadAll(io.LimitReader(resp.Body, errorBodyMax))
+	// A JSON error is decoded as it streams in, within the response limit:
+	// its cause quotes the compared values, which can be megabytes (a failed
+	// compare-and-swap of a large value). Only the head of the body is kept,
+	// for the snippet of a body that is not a JSON error.
+	head := headBuffer{max: errorHeadMax}
 	var wire struct {
 		ErrorCode int    `json:"errorCode"`
 		Message   string `json:"message"`
 		Cause     string `json:"cause"`
 		Index     uint64 `json:"index"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(buf))
-	if err := dec.Decode(&wire); err == nil && wire.ErrorCode != 0 {
+	dec := json.NewDecoder(io.TeeReader(io.LimitReader(resp.Body, c.t.cfg.MaxResponseBytes), &head))
+	decErr := dec.Decode(&wire)
+	if decErr == nil && wire.ErrorCode != 0 {
 		// The store answered: the endpoint works; the request was refused.
 		ep.ObserveSuccess()
 		return &Error{
@@ -136,6 +140,13 @@ func (c *call) decodeError(resp *http.Response) error {
 			Endpoint: ep.URL(),
 		}
 	}
+	// Read what the decoder left of a short body (a plain-text error page)
+	// so the snippet shows it.
+	_, readErr := io.Copy(&head, io.LimitReader(resp.Body, errorHeadMax))
+	if readErr == nil && decErr != nil && !errors.Is(decErr, io.EOF) && !isSyntaxError(decErr) {
+		readErr = decErr
+	}
+	buf := head.buf
 	if readErr != nil && len(buf) == 0 {
 		// The connection broke while reading the error: a failed exchange.
 		re := c.responseError(resp.StatusCode, readErr, "")
@@ -230,4 +241,25 @@ func headerUint(h http.Header, key string) uint64 {
 		return 0
 	}
 	return n
+}
+
+// headBuffer keeps the first max bytes written to it and drops the rest.
+type headBuffer struct {
+	buf []byte
+	max int
+}
+
+func (h *headBuffer) Write(p []byte) (int, error) {
+	if room := h.max - len(h.buf); room > 0 {
+		h.buf = append(h.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// isSyntaxError reports whether err says the body is not JSON (as opposed
+// to the connection failing while it was read).
+func isSyntaxError(err error) bool {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -28,13 +29,19 @@ func (t *Transport) buildRetryClient() *retryablehttp.Client {
 	}
 	if l := t.cfg.Logger; l != nil {
 		rc.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, attempt int) {
-			l.Debug("deimos request", "method", req.Method, "url", req.URL.Redacted(), "attempt", attempt+1)
+			l.Debug("deimos request", "method", req.Method, "url", logURL(req.URL), "attempt", attempt+1)
 		}
 		rc.ResponseLogHook = func(_ retryablehttp.Logger, resp *http.Response) {
-			l.Debug("deimos response", "method", resp.Request.Method, "url", resp.Request.URL.Redacted(), "status", resp.StatusCode)
+			l.Debug("deimos response", "method", resp.Request.Method, "url", logURL(resp.Request.URL), "status", resp.StatusCode)
 		}
 	}
 	return rc
+}
+
+// logURL is what logs show of a request URL: endpoint and path, clipped, and
+// never the query, which can carry compared values of any size.
+func logURL(u *url.URL) string {
+	return clip(u.Scheme + "://" + u.Host + u.EscapedPath())
 }
 
 // backoff is retryablehttp's Backoff. The first retry goes to another

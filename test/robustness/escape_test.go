@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"path"
 	"strings"
 	"sync"
@@ -119,13 +118,11 @@ func TestErrorsAndLogsAreBounded(t *testing.T) {
 
 	var errs []error
 	// The server quotes prevValue in the cause of a failed compare: "[<1 MiB> != <1 MiB>]".
-	// (KNOWN BUG, see TestKnownBugLargeCompareFailure: the error is not typed
-	// ErrTestFailed when the cause exceeds the transport's 64 KiB error-body cap.)
 	_, err = k.CompareAndSwap(ctx, "/big", big, kv.WithPrevValue(big+"y"))
-	require.Error(t, err)
+	require.ErrorIs(t, err, kv.ErrTestFailed)
 	errs = append(errs, err)
 	_, err = k.CompareAndDelete(ctx, "/big", kv.WithPrevValue("y"+big))
-	require.Error(t, err)
+	require.ErrorIs(t, err, kv.ErrTestFailed)
 	errs = append(errs, err)
 	// A 1 MiB write whose answer is lost, cut, or replaced by garbage.
 	for _, f := range []deimostest.Fault{deimostest.FaultDropResponse, deimostest.FaultTruncate, deimostest.FaultGarbage, deimostest.Fault500} {
@@ -146,9 +143,6 @@ func TestErrorsAndLogsAreBounded(t *testing.T) {
 	logMu.Lock()
 	defer logMu.Unlock()
 	for _, line := range strings.Split(logs.String(), "\n") {
-		if strings.Contains(line, `msg="deimos request"`) && os.Getenv("ROBUSTNESS_KNOWN_BUGS") == "" {
-			continue // KNOWN BUG, see TestKnownBugs/request-log-line
-		}
 		assert.LessOrEqual(t, len(line), maxMessage, "unbounded log line: %s...", clipString(line, 300))
 	}
 }
@@ -164,22 +158,16 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// TestKnownBugs holds the evidence of bugs found in layers this suite does not own.
-// Each subtest runs its passing part always and its failing part only with
-// ROBUSTNESS_KNOWN_BUGS=1, so that make test passes while the bugs stay reproducible:
+// TestLargeValuesInErrorsAndLogs pins three bugs this suite found, now fixed:
 //
-//   - large-compare-cause (internal/transport, decode.go): the server quotes both values
-//     in the cause of a failed compare ("[prev != current]", PROTOCOL.md §7.2) and the
-//     transport reads at most 64 KiB of an error body, so a failed compare-and-swap or
-//     compare-and-delete with values above about 32 KiB is reported as
-//     ErrMalformedResponse instead of ErrTestFailed.
-//   - invalid-key-message (kv, keys.go keyError): the message of ErrInvalidKey quotes
-//     the whole key, up to MaxKeyLength (256 KiB).
-//   - request-log-line (internal/transport, policy.go RequestLogHook): the debug log of
-//     every attempt prints the whole URL, query included, so a compare-and-delete with
-//     a 1 MiB prevValue logs a 1 MiB line.
-func TestKnownBugs(t *testing.T) {
-	known := os.Getenv("ROBUSTNESS_KNOWN_BUGS") != ""
+//   - large-compare-cause: the server quotes both values in the cause of a failed
+//     compare ("[prev != current]", PROTOCOL.md §7.2); the transport used to read at
+//     most 64 KiB of an error body, so a failed compare-and-swap or compare-and-delete
+//     of values above about 32 KiB came back as ErrMalformedResponse, not ErrTestFailed.
+//   - invalid-key-message: ErrInvalidKey used to quote the whole key (up to 256 KiB).
+//   - request-log-line: the debug log of each attempt used to print the whole URL,
+//     query included, so a 1 MiB prevValue gave a 1 MiB log line.
+func TestLargeValuesInErrorsAndLogs(t *testing.T) {
 	c := deimostest.NewCluster(t, 1)
 	var logs bytes.Buffer
 	var logMu sync.Mutex
@@ -191,10 +179,7 @@ func TestKnownBugs(t *testing.T) {
 	defer cancel()
 
 	t.Run("large-compare-cause", func(t *testing.T) {
-		sizes := []int{1 << 10, 16 << 10, 30 << 10}
-		if known {
-			sizes = append(sizes, 40<<10, 1<<20)
-		}
+		sizes := []int{1 << 10, 30 << 10, 40 << 10, 1 << 20}
 		for _, n := range sizes {
 			v := strings.Repeat("v", n)
 			_, err := k.Set(ctx, "/cmp", v)
@@ -206,19 +191,13 @@ func TestKnownBugs(t *testing.T) {
 		}
 	})
 	t.Run("invalid-key-message", func(t *testing.T) {
-		n := 1 << 10
-		if known {
-			n = 200 << 10
-		}
+		n := 200 << 10
 		_, err := k.Set(ctx, strings.Repeat("k", n)+"\x01", "v")
 		require.ErrorIs(t, err, kv.ErrInvalidKey)
 		assert.LessOrEqual(t, len(err.Error()), 4<<10, "unbounded message: %s", clipString(err.Error(), 200))
 	})
 	t.Run("request-log-line", func(t *testing.T) {
-		n := 1 << 10
-		if known {
-			n = 1 << 20
-		}
+		n := 1 << 20
 		logMu.Lock()
 		logs.Reset()
 		logMu.Unlock()
