@@ -5,13 +5,22 @@ TIMEOUT   ?= 9m
 BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
 
-.PHONY: all test vet leakcheck bench lint fmt cover tidy
+.PHONY: all test vet leakcheck examples bench lint fmt cover tidy
 
 all: test
 
-## test: vet, the goleak guard, then every test with the race detector.
-test: vet leakcheck
+## test: vet, the goleak guard, every example (each checks what it shows and
+## exits non-zero when it is wrong), then every test with the race detector.
+test: vet leakcheck examples
 	$(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
+
+## examples: run every program under examples/ against an in-process cluster
+## (or DEIMOS_ENDPOINTS when set).
+examples:
+	@set -e; for dir in $$(find examples -mindepth 1 -maxdepth 1 -type d ! -name internal | sort); do \
+		echo "== go run ./$$dir"; \
+		$(GO) run ./$$dir > /dev/null || { echo "FAIL: $$dir"; exit 1; }; \
+	done
 
 vet:
 	$(GO) vet $(PKGS)
