@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/marsevilspirit/deimos-client/internal/transport"
 	"github.com/marsevilspirit/deimos-client/kv"
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
 	"github.com/marsevilspirit/deimos-client/watch"
@@ -272,4 +273,24 @@ func TestEvents_IteratorStopsWithTheLoop(t *testing.T) {
 	for _, err := range watch.Events(ctx, k, "") {
 		assert.True(t, errors.Is(err, kv.ErrInvalidKey))
 	}
+}
+
+func TestStream_ClosedClientEndsTheStream(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	tr, err := transport.New(transport.Config{Endpoints: c.Endpoints(), RequestTimeout: 300 * time.Millisecond})
+	require.NoError(t, err)
+	k := kv.New(tr)
+	s, err := watch.Watch(t.Context(), k, "/closing", watch.WithRecursive())
+	require.NoError(t, err)
+	polls := c.Requests("GET")
+	require.Eventually(t, func() bool { return c.Requests("GET") > polls }, 5*time.Second, time.Millisecond,
+		"the stream is waiting in a long poll")
+
+	require.NoError(t, tr.Close())
+	select {
+	case <-s.Done():
+	case <-time.After(5 * time.Second):
+		require.FailNow(t, "a closed client left its stream waiting")
+	}
+	require.ErrorIs(t, s.Err(), kv.ErrClosed)
 }

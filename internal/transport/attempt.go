@@ -111,8 +111,9 @@ func (b *attemptBody) Close() error {
 // host whose connections were not reset) keeps the connection open and never
 // sends the event: without this the watch would wait for it forever. When a
 // probe gets no answer within the attempt timeout, the poll is cut, the
-// endpoint is marked failed, and the caller polls again elsewhere. The guard
-// ends with the attempt (its body closed or its caller gone).
+// endpoint is marked failed, and the caller polls again elsewhere. Closing
+// the transport cuts the poll as well. The guard ends with the attempt (its
+// body closed or its caller gone).
 func (t *Transport) guardLongPoll(actx context.Context, cut context.CancelCauseFunc, ep *endpoints.Endpoint) {
 	every := t.tune.pollProbeInterval
 	if every <= 0 {
@@ -125,6 +126,9 @@ func (t *Transport) guardLongPoll(actx context.Context, cut context.CancelCauseF
 		case <-actx.Done():
 			return
 		case <-t.ctx.Done():
+			// Close ends the waiting polls too: nothing else would before
+			// the event or the server's five minutes.
+			cut(ErrClosed)
 			return
 		case <-tick.C:
 		}
