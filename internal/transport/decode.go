@@ -147,9 +147,10 @@ func (c *call) decodeError(resp *http.Response) error {
 		readErr = decErr
 	}
 	buf := head.buf
-	if readErr != nil && len(buf) == 0 {
-		// The connection broke while reading the error: a failed exchange.
-		re := c.responseError(resp.StatusCode, readErr, "")
+	if readErr != nil {
+		// The connection broke while reading the error, even if part of it
+		// arrived: a failed exchange, which another endpoint may answer.
+		re := c.responseError(resp.StatusCode, readErr, string(buf))
 		re.retry = true
 		if c.req.Class == Unsafe && resp.StatusCode >= 500 {
 			c.sent = true
