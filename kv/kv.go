@@ -300,7 +300,13 @@ func (k *KV) send(ctx context.Context, op, method, clean string, q url.Values, c
 		return nil, "", err
 	}
 	if meta.Empty || resp.Node == nil {
-		return nil, "", fmt.Errorf("kv: %s %s on %s: %w: no node in the answer", op, clean, meta.Endpoint, ErrMalformedResponse)
+		err := fmt.Errorf("kv: %s %s on %s: %w: no node in the answer", op, clean, meta.Endpoint, ErrMalformedResponse)
+		if class == transport.Unsafe {
+			// A 2xx answer means the write was applied: the caller must not
+			// take this for a failure it may simply repeat.
+			err = &UnknownOutcomeError{Op: op, Key: clean, Endpoint: meta.Endpoint, Err: err}
+		}
+		return nil, "", err
 	}
 	resp.Index, resp.RaftIndex, resp.RaftTerm = meta.Index, meta.RaftIndex, meta.RaftTerm
 	return resp, meta.Endpoint, nil
