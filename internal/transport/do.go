@@ -115,6 +115,12 @@ func (c *call) finalError(err error) error {
 	if c.t.closed.Load() && c.failure == nil {
 		return ErrClosed
 	}
+	var se *Error
+	if errors.As(c.failure, &se) {
+		// The server answered: that is the outcome, even if the context
+		// ended while the rest of the body was read.
+		return c.failure
+	}
 	if ctxErr := c.Err(); ctxErr != nil {
 		switch {
 		case r.Class == Safe:
@@ -134,10 +140,6 @@ func (c *call) finalError(err error) error {
 	}
 	if errors.Is(f, ErrClosed) {
 		return ErrClosed
-	}
-	var se *Error
-	if errors.As(f, &se) {
-		return f
 	}
 	switch r.Class {
 	case Safe:
