@@ -192,16 +192,16 @@ func (t *ticket) abandon() {
 	}
 }
 
-// position reads the queue once and returns how many entries are ahead of
-// ours, the node of the one we would wait for (the slots-th ahead of us),
-// and the index of the listing. Copies of our entry left by an earlier
-// create with an unknown outcome are removed on the way.
-func (t *ticket) position(ctx context.Context, slots int) (ahead int, pred *kv.Node, index uint64, err error) {
+// position reads the queue once and returns the entries in queue order,
+// the position of ours among them, and the index of the listing. Copies of
+// our entry left by an earlier create with an unknown outcome are removed on
+// the way.
+func (t *ticket) position(ctx context.Context) (queue []*kv.Node, pos int, index uint64, err error) {
 	nodes, index, err := listQueue(ctx, t.s.kv, t.dir)
 	if err != nil {
-		return 0, nil, 0, err
+		return nil, 0, 0, err
 	}
-	pos := -1
+	pos = -1
 	kept := nodes[:0:0]
 	for _, n := range nodes {
 		switch {
@@ -216,14 +216,39 @@ func (t *ticket) position(ctx context.Context, slots int) (ahead int, pred *kv.N
 	}
 	if pos < 0 {
 		if err := t.s.Err(); err != nil {
-			return 0, nil, index, err
+			return nil, 0, index, err
 		}
-		return 0, nil, index, fmt.Errorf("%w: %s", ErrQueueEntryRemoved, t.key)
+		return nil, 0, index, fmt.Errorf("%w: %s", ErrQueueEntryRemoved, t.key)
 	}
-	if pos >= slots {
-		pred = kept[pos-slots]
+	return kept, pos, index, nil
+}
+
+// awaited returns the entries whose removal may let the entry at pos in
+// queue take one of the first slots, and whether any write on them (not
+// only their removal) must end the wait. A lock waiter awaits the entry just
+// ahead of it. With several slots, the first waiter awaits every holder (any
+// one leaving frees a slot for it), and a later waiter awaits the entry just
+// ahead of it, including that entry's taking a slot (the holder touches its
+// entry then, see acquired): the waiter is then first and must await every
+// holder in turn.
+func awaited(queue []*kv.Node, pos, slots int) (preds []*kv.Node, anyChange bool) {
+	switch {
+	case slots == 1:
+		return queue[pos-1 : pos], false
+	case pos == slots:
+		return queue[:pos], false
 	}
-	return pos, pred, index, nil
+	return queue[pos-1 : pos], true
+}
+
+// acquired tells the waiter just behind us, if any, that we took a slot, by
+// refreshing our entry (a write it sees on its watch). Only queues with
+// several slots need it; a failed touch only delays that waiter until our
+// next keep-alive refresh.
+func (t *ticket) acquired(ctx context.Context, queue []*kv.Node, pos, slots int) {
+	if slots > 1 && pos+1 < len(queue) {
+		_ = t.s.touch(ctx, t.key)
+	}
 }
 
 // wait blocks until our entry is among the first slots of the queue, then
@@ -235,7 +260,7 @@ func (t *ticket) wait(ctx context.Context, slots int) (uint64, error) {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		_, pred, index, err := t.position(ctx, slots)
+		queue, pos, index, err := t.position(ctx)
 		switch {
 		case err != nil && !transientRead(ctx, t.s, err):
 			return 0, err
@@ -247,36 +272,43 @@ func (t *ticket) wait(ctx context.Context, slots int) (uint64, error) {
 				return 0, ctx.Err()
 			}
 			continue
-		case pred == nil:
-			return index, t.verify()
+		case pos < slots:
+			if err := t.verify(); err != nil {
+				return 0, err
+			}
+			t.acquired(ctx, queue, pos, slots)
+			return index, nil
 		}
 		attempt = 0
-		if expiredPast(pred, time.Now()) {
-			t.removeExpired(ctx, pred)
+		preds, anyChange := awaited(queue, pos, slots)
+		if t.removeExpired(ctx, preds, time.Now()) {
 			continue
 		}
-		if err := t.waitGone(ctx, pred, index); err != nil {
+		if err := t.waitGone(ctx, preds, index, anyChange); err != nil {
 			return 0, err
 		}
 	}
 }
 
 // try reads the queue once: our entry is in place if it is among the first
-// slots, else the attempt fails with busy. An expired, unreaped entry ahead
-// of us is removed and the queue read once more.
+// slots, else the attempt fails with busy. Expired, unreaped entries ahead
+// of us are removed and the queue read once more.
 func (t *ticket) try(ctx context.Context, slots int, busy error) (uint64, error) {
 	for retried := false; ; retried = true {
-		ahead, pred, index, err := t.position(ctx, slots)
+		queue, pos, index, err := t.position(ctx)
 		switch {
 		case err != nil:
 			return 0, err
-		case pred == nil:
-			return index, t.verify()
-		case !retried && expiredPast(pred, time.Now()):
-			t.removeExpired(ctx, pred)
+		case pos < slots:
+			if err := t.verify(); err != nil {
+				return 0, err
+			}
+			t.acquired(ctx, queue, pos, slots)
+			return index, nil
+		case !retried && t.removeExpired(ctx, queue[:pos], time.Now()):
 			continue
 		}
-		return 0, fmt.Errorf("%w: %s has %d contenders ahead", busy, t.dir, ahead)
+		return 0, fmt.Errorf("%w: %s has %d contenders ahead", busy, t.dir, pos)
 	}
 }
 
@@ -306,28 +338,47 @@ func expiredPast(n *kv.Node, now time.Time) bool {
 	return n.Expired(now.Add(-expirySkew))
 }
 
-// removeExpired deletes an expired, unreaped entry ahead of us, only if it
-// was not refreshed since we read it (compare on its modifiedIndex).
-func (t *ticket) removeExpired(ctx context.Context, n *kv.Node) {
-	_, _ = t.s.kv.CompareAndDelete(ctx, n.Key, kv.WithPrevIndex(n.ModifiedIndex))
+// removeExpired deletes the entries of nodes that expired more than the
+// skew margin ago and are not reaped yet, each only if it was not refreshed
+// since we read it (compare on its modifiedIndex). It reports whether it
+// found any.
+func (t *ticket) removeExpired(ctx context.Context, nodes []*kv.Node, now time.Time) bool {
+	found := false
+	for _, n := range nodes {
+		if expiredPast(n, now) {
+			found = true
+			_, _ = t.s.kv.CompareAndDelete(ctx, n.Key, kv.WithPrevIndex(n.ModifiedIndex))
+		}
+	}
+	return found
 }
 
-// waitGone watches pred from index until it is deleted or expires, or its
-// expiration passes by the skew margin (then the caller removes it). Only
-// pred is watched, so a release wakes one waiter.
-func (t *ticket) waitGone(ctx context.Context, pred *kv.Node, index uint64) error {
+// waitGone watches preds from index until one of them is deleted or
+// expires, or the earliest expiration passes by the skew margin (then the
+// caller removes it); with anyChange, any write on them ends the wait too.
+// One entry is watched alone, so a release wakes one waiter; several (the
+// holders awaited by the first waiter of a semaphore) through a recursive
+// watch of the queue.
+func (t *ticket) waitGone(ctx context.Context, preds []*kv.Node, index uint64, anyChange bool) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := watch.Watch(wctx, t.s.kv, pred.Key, watch.WithAfterIndex(index))
+	exps := make(map[string]*time.Time, len(preds))
+	for _, p := range preds {
+		exps[p.Key] = p.Expiration
+	}
+	key, opts := preds[0].Key, []watch.Option{watch.WithAfterIndex(index)}
+	if len(preds) > 1 {
+		key, opts = t.dir, append(opts, watch.WithRecursive())
+	}
+	stream, err := watch.Watch(wctx, t.s.kv, key, opts...)
 	if err != nil {
 		return err
 	}
 	defer stream.Close()
-	exp := pred.Expiration
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		timer.Reset(untilDead(exp))
+		timer.Reset(untilDead(earliest(exps)))
 		select {
 		case ev, ok := <-stream.Events():
 			if !ok {
@@ -336,10 +387,19 @@ func (t *ticket) waitGone(ctx context.Context, pred *kv.Node, index uint64) erro
 				}
 				return nil // history cleared or the stream failed: re-read
 			}
-			if ev.IsDelete() || ev.Node == nil || ev.Node.Key != pred.Key {
+			if ev.Node == nil {
 				return nil
 			}
-			exp = ev.Node.Expiration // refreshed: the new expiration
+			if _, awaited := exps[ev.Node.Key]; !awaited {
+				if len(preds) > 1 && isChild(t.dir, ev.Node.Key) {
+					continue // another waiter's entry
+				}
+				return nil
+			}
+			if ev.IsDelete() || anyChange {
+				return nil
+			}
+			exps[ev.Node.Key] = ev.Node.Expiration // refreshed: the new expiration
 		case <-timer.C:
 			return nil
 		case <-t.s.Done():
@@ -348,6 +408,17 @@ func (t *ticket) waitGone(ctx context.Context, pred *kv.Node, index uint64) erro
 			return ctx.Err()
 		}
 	}
+}
+
+// earliest returns the soonest of the expirations, nil if none expires.
+func earliest(exps map[string]*time.Time) *time.Time {
+	var first *time.Time
+	for _, e := range exps {
+		if e != nil && (first == nil || e.Before(*first)) {
+			first = e
+		}
+	}
+	return first
 }
 
 // untilDead is how long until an entry expiring at exp may be removed.

@@ -8,9 +8,10 @@ import (
 
 // Semaphore is a counting semaphore with a fixed number of permits on a
 // queue of in-order keys under prefix: the first permits entries hold one
-// each, the others wait in order, each watching the entry permits places
-// ahead of it. Every contender of a prefix must use the same number of
-// permits.
+// each, the others wait in order. The first waiter watches the holders (any
+// one leaving frees a permit); each later waiter watches only the entry just
+// ahead of it, which touches its entry when it takes a permit. Every
+// contender of a prefix must use the same number of permits.
 type Semaphore struct {
 	s       *Session
 	prefix  string

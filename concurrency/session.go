@@ -350,6 +350,18 @@ func (s *Session) refreshKey(ctx context.Context, k *ownedKey) (uint64, error) {
 	return 0, fmt.Errorf("session: refreshing %s: %w", k.key, err)
 }
 
+// touch refreshes one owned key now, so its watchers see a write.
+func (s *Session) touch(ctx context.Context, key string) error {
+	s.mu.Lock()
+	k, ok := s.keys[key]
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	_, err := s.refreshKey(ctx, k)
+	return err
+}
+
 // lose ends the session because a key was lost: the keep-alive stops and
 // the remaining keys are deleted in the background, so they do not block
 // others until they expire.
