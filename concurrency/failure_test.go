@@ -3,6 +3,7 @@ package concurrency_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	deimos "github.com/marsevilspirit/deimos-client"
 	"github.com/marsevilspirit/deimos-client/concurrency"
+	"github.com/marsevilspirit/deimos-client/internal/transport"
 	"github.com/marsevilspirit/deimos-client/kv"
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
 )
@@ -144,4 +146,36 @@ func TestMutex_LockFailsWhenEntryExpiredWhileWaiting(t *testing.T) {
 	err = <-res
 	require.ErrorIs(t, err, concurrency.ErrSessionExpired)
 	require.False(t, waiter.IsOwner())
+}
+
+// countingDoer counts the requests a KV sends.
+type countingDoer struct {
+	kv.Doer
+	n atomic.Int64
+}
+
+func (d *countingDoer) Do(ctx context.Context, req *transport.Request, out any) (*transport.Response, error) {
+	d.n.Add(1)
+	return d.Doer.Do(ctx, req, out)
+}
+
+func TestMutex_ClosedClientDoesNotSpin(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	client := newClient(t, c, 0)
+	doer := &countingDoer{Doer: client.KV().Doer()}
+	k := kv.New(doer)
+	ctx := t.Context()
+
+	s := newSession(t, k, 10*time.Second)
+	m := concurrency.NewMutex(s, "/locks/closed")
+	require.NoError(t, m.Lock(ctx))
+	require.NoError(t, client.Close()) // every request now fails at once with ErrClosed
+	before := doer.n.Load()
+	select {
+	case <-m.Lost():
+		t.Fatal("lost at once: the session has its whole TTL to refresh")
+	case <-time.After(time.Second): // the window in which requests are counted
+	}
+	sent := doer.n.Load() - before
+	require.Less(t, sent, int64(50), "the holder's watch of its entry retries in a loop without backing off")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/marsevilspirit/deimos-client/kv"
 	"github.com/marsevilspirit/deimos-client/watch"
@@ -251,7 +252,7 @@ func (m *Mutex) lostReason() error {
 // guard watches our own entry from index and returns why it was lost, or
 // nil when ctx ends first.
 func guard(ctx context.Context, s *Session, key string, index uint64) error {
-	for {
+	for attempt := 0; ; {
 		stream, err := watch.Watch(ctx, s.kv, key, watch.WithAfterIndex(index))
 		if err != nil {
 			return nil // only the context ends a watch with a given index
@@ -261,7 +262,8 @@ func guard(ctx context.Context, s *Session, key string, index uint64) error {
 		if !again {
 			return reason
 		}
-		// The watch ended without a verdict (history cleared): re-read.
+		// The watch ended without a verdict (history cleared, or the client
+		// closed): re-read, backing off while reads fail.
 		resp, err := s.kv.Get(ctx, key)
 		switch {
 		case ctx.Err() != nil:
@@ -269,7 +271,19 @@ func guard(ctx context.Context, s *Session, key string, index uint64) error {
 		case errors.Is(err, kv.ErrKeyNotFound):
 			return fmt.Errorf("%w: %s is gone", ErrSessionExpired, key)
 		case err == nil:
-			index = resp.Index
+			index, attempt = resp.Index, 0
+			continue
+		}
+		attempt++
+		t := time.NewTimer(retryDelay(attempt, time.Second))
+		select {
+		case <-t.C:
+		case <-s.Done():
+			t.Stop()
+			return s.Err()
+		case <-ctx.Done():
+			t.Stop()
+			return nil
 		}
 	}
 }
