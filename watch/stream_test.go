@@ -294,3 +294,30 @@ func TestStream_ClosedClientEndsTheStream(t *testing.T) {
 	}
 	require.ErrorIs(t, s.Err(), kv.ErrClosed)
 }
+
+// A hidden key watched by its full name is not filtered (PROTOCOL.md §8.3), and
+// neither is the removal of its hidden ancestor, which the test server delivers
+// to watchers inside the directory: the key is gone and the watcher must hear it.
+func TestStream_HiddenWatchedKeySeesItsAncestorRemoved(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	k := newKV(t, c)
+	ctx := t.Context()
+	_, err := k.Set(ctx, "/_svc/member", "m")
+	require.NoError(t, err)
+
+	s, err := watch.Watch(ctx, k, "/_svc/member")
+	require.NoError(t, err)
+	defer s.Close()
+	require.Eventually(t, func() bool { return c.Watchers() > 0 }, 5*time.Second, time.Millisecond,
+		"the poll is registered, so the removal is delivered live")
+	del, err := k.Delete(ctx, "/_svc", kv.WithRecursive())
+	require.NoError(t, err)
+	next, err := k.Set(ctx, "/_svc/member", "again")
+	require.NoError(t, err)
+
+	got := collect(t, s, 2)
+	assert.Equal(t, []triple{
+		{kv.ActionDelete, "/_svc", del.Index},
+		{kv.ActionSet, "/_svc/member", next.Index},
+	}, triples(got))
+}

@@ -180,3 +180,16 @@ func (c *Cluster) Requests(method string) int64 {
 	}
 	return sum
 }
+
+// Watchers returns how many long-poll watches are waiting for an event on the cluster's
+// nodes, so a test can wait until a watch is in place before it writes (a write that
+// happens before the poll is registered is answered from history instead).
+func (c *Cluster) Watchers() int {
+	c.store.mu.Lock()
+	defer c.store.mu.Unlock()
+	n := 0
+	for _, set := range c.store.watchers.byKey {
+		n += len(set)
+	}
+	return n
+}
