@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/marsevilspirit/deimos-client/kv"
 )
@@ -390,9 +391,19 @@ func diff(old, fresh map[string]*kv.Node, idx uint64) []Change {
 	return append(dels, puts...)
 }
 
+// sameNode reports whether a re-list found b unchanged from a. The expiration
+// is compared too: a directory's TTL update leaves its stored modifiedIndex
+// as it was (PROTOCOL.md §9 BUG), so the indexes alone miss it.
 func sameNode(a, b *kv.Node) bool {
 	return a.Value == b.Value && a.Dir == b.Dir && a.ModifiedIndex == b.ModifiedIndex &&
-		a.CreatedIndex == b.CreatedIndex
+		a.CreatedIndex == b.CreatedIndex && sameExpiration(a.Expiration, b.Expiration)
+}
+
+func sameExpiration(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 // parents lists the directories strictly between prefix and key, shallowest

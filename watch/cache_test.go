@@ -164,3 +164,54 @@ func TestCache_KeepsExpiredButUnreapedKeysAsReported(t *testing.T) {
 	assert.True(t, n.Expired(n.Expiration.Add(time.Millisecond)))
 	assert.False(t, n.Expired(resp.Node.Expiration.Add(-500*time.Millisecond)))
 }
+
+// A re-list reports a node whose content is unchanged but whose TTL changed
+// during the gap, so a consumer of Changes learns the new expiration. A directory's TTL update does
+// not change its stored modifiedIndex (PROTOCOL.md §9 BUG), so the index alone
+// cannot tell.
+func TestCache_RelistPicksUpADirectoryTTLChangedDuringTheGap(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	k := newKV(t, c)
+	ctx := t.Context()
+	_, err := k.Mkdir(ctx, "/ttl/d", kv.WithTTL(time.Hour))
+	require.NoError(t, err)
+
+	cache, err := watch.NewCache(ctx, k, "/ttl", watch.WithChanges(0))
+	require.NoError(t, err)
+	defer cache.Close()
+	n, ok := cache.Get("/ttl/d")
+	require.True(t, ok)
+	require.NotNil(t, n.Expiration)
+
+	// The first change blocks the cache; meanwhile the directory loses its TTL
+	// and the history is flushed past it.
+	_, err = k.Set(ctx, "/ttl/first", "1")
+	require.NoError(t, err)
+	var last *kv.Response
+	for i := range 1200 { // more than the history and the stream's buffer
+		if i == 100 { // after what the stream buffered before it blocked
+			_, err = k.Update(ctx, "/ttl/d", "")
+			require.NoError(t, err)
+		}
+		last, err = k.Set(ctx, "/ttl/x", fmt.Sprint(i))
+		require.NoError(t, err)
+	}
+	reported := make(chan *kv.Node, 1)
+	go func() {
+		for ch := range cache.Changes() {
+			if ch.Resync && ch.Key == "/ttl/d" {
+				reported <- ch.Node
+			}
+		}
+		close(reported)
+	}()
+	require.NoError(t, cache.WaitForIndex(ctx, last.Index))
+
+	n, ok = cache.Get("/ttl/d")
+	require.True(t, ok)
+	assert.Nil(t, n.Expiration, "the directory is permanent on the server now")
+	cache.Close()
+	ch, ok := <-reported
+	require.True(t, ok, "the re-list reports the directory's new TTL on Changes")
+	assert.Nil(t, ch.Expiration)
+}
