@@ -58,6 +58,7 @@ type Endpoint struct {
 	ewma      float64 // nanoseconds; 0 until the first sample
 	lastObs   time.Time
 	failures  int // consecutive
+	lastFail  time.Time
 	until     time.Time
 	lastErr   error
 	lat       latencyWindow
@@ -164,6 +165,7 @@ func (e *Endpoint) ObserveFailure(err error, hard bool, threshold int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.failures++
+	e.lastFail = now
 	e.lastErr = err
 	if e.state != Healthy {
 		return false
@@ -192,8 +194,23 @@ func (e *Endpoint) HedgeDelay(lo, hi, def time.Duration) time.Duration {
 // score is the cost of sending one more request to e: lower is better.
 // Callers hold e.mu.
 func (e *Endpoint) score(now time.Time) float64 {
-	lat := max(e.decayed(now), float64(latencyResolution)) + float64(e.failures)*float64(failurePenalty)
+	lat := max(e.decayed(now)+e.penalty(now), float64(latencyResolution))
 	return lat * float64(1+e.inflight.Load())
+}
+
+// penalty is the score added for consecutive failures. It fades with the age
+// of the last failure like the latency does: a node with a soft failure below
+// the cool-down threshold would otherwise lose every pair for good, and never
+// get the request whose answer clears its count. Callers hold e.mu.
+func (e *Endpoint) penalty(now time.Time) float64 {
+	if e.failures == 0 {
+		return 0
+	}
+	p := float64(e.failures) * float64(failurePenalty)
+	if age := now.Sub(e.lastFail); age > 0 {
+		p *= math.Exp(-float64(age) / float64(decayTau))
+	}
+	return p
 }
 
 // Status is a read-only view of an endpoint for observability.
