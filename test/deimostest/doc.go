@@ -80,6 +80,9 @@
 //     X-Raft-Term starts at 2 and grows with every RestoreQuorum.
 //   - A paused node drops, without applying them, the requests whose client disconnected
 //     while it was paused; a real SIGSTOPped server might still apply them after SIGCONT.
+//     A request it was already processing when paused (say, a write waiting for quorum)
+//     is still applied, as the shared store has nothing to stop it; its answer, like every
+//     byte of a paused node, waits for Resume.
 //     Latency is added before a request is processed.
 //   - The 307 redirect page is net/http's, with a Content-Length.
 package deimostest

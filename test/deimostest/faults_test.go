@@ -191,3 +191,31 @@ func TestAddNode(t *testing.T) {
 }
 
 var _ = errors.Is
+
+// A request that was already being processed when its node was paused is answered only
+// after Resume: a paused node sends nothing, even for a write that was applied meanwhile.
+func TestPausedNodeHoldsTheAnswerOfARequestInFlight(t *testing.T) {
+	c := deimostest.NewCluster(t, 1, deimostest.WithStartIndex(0),
+		deimostest.WithServerTimeout(10*time.Second))
+	cl := newClient(t, c)
+	n := c.Node(0)
+	c.LoseQuorum()
+	done := make(chan resp, 1)
+	go func() {
+		r, _ := cl.try(context.Background(), "PUT", "/keys/f", vals("value", "v"))
+		done <- r
+	}()
+	require.Eventually(t, func() bool { return n.Requests("PUT") == 1 }, 5*time.Second, time.Millisecond)
+	n.Pause()
+	c.RestoreQuorum()
+	require.Eventually(t, func() bool { return c.Index() == 1 }, 5*time.Second, time.Millisecond,
+		"the held write is applied when quorum returns")
+	select {
+	case r := <-done:
+		t.Fatalf("a paused node answered: %d %q", r.status, r.body)
+	case <-time.After(200 * time.Millisecond):
+	}
+	n.Resume()
+	r := <-done
+	assert.Equal(t, 201, r.status)
+}

@@ -38,6 +38,10 @@ func (h *nodeHandler) serveKeys(w http.ResponseWriter, r *http.Request) {
 	c := h.n.c
 	o, write := c.operation(r.Method, key, p)
 	res, status := c.commit(r.Context(), h.g.stop, o, write)
+	if status != abandoned && !h.n.waitResumed(r.Context(), h.g.stop) {
+		// Paused meanwhile and the client left: like a stopped process, say nothing.
+		status = abandoned
+	}
 	switch {
 	case status == timedOut:
 		writeTimeout(w)

@@ -136,8 +136,9 @@ func (n *Node) listen() (restarted bool, err error) {
 }
 
 // Pause makes the node accept connections but answer nothing (like SIGSTOP) until Resume.
-// Watches in progress hold their event too. Requests whose client gives up meanwhile are
-// dropped without being applied.
+// Watches in progress hold their event and their end (even past the watch timeout), and a
+// request already being processed holds its answer. Requests whose client gives up
+// meanwhile are dropped without being applied.
 func (n *Node) Pause() {
 	n.mu.Lock()
 	defer n.mu.Unlock()

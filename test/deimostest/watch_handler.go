@@ -7,7 +7,8 @@ import (
 
 // serveWatch answers a long-poll watch (PROTOCOL.md §12): 200 and headers at once (no
 // X-Deimos-Index), then one event, or nothing when the watch timeout passes. With
-// stream=true the response stays open and idle after the event until the timeout.
+// stream=true the response stays open and idle after the event until the timeout. A paused
+// node holds the event and the end of the response until it resumes.
 func (h *nodeHandler) serveWatch(w http.ResponseWriter, r *http.Request, key string, p *params) {
 	c := h.n.c
 	ev, wt, err := c.store.watch(key, p.recursive, p.waitIndex)
@@ -29,6 +30,8 @@ func (h *nodeHandler) serveWatch(w http.ResponseWriter, r *http.Request, key str
 		select {
 		case ev = <-wt.ch:
 		case <-timer.C:
+			// A paused node ends nothing, not even an idle watch, until it resumes.
+			h.n.waitResumed(ctx, stop)
 			return
 		case <-ctx.Done():
 			return
@@ -44,6 +47,7 @@ func (h *nodeHandler) serveWatch(w http.ResponseWriter, r *http.Request, key str
 	if p.stream {
 		select {
 		case <-timer.C:
+			h.n.waitResumed(ctx, stop)
 		case <-ctx.Done():
 		case <-stop:
 		}

@@ -151,3 +151,29 @@ func TestWatchEndsWhenClientLeavesOrClusterCloses(t *testing.T) {
 	_, err = cl.try(context.Background(), "GET", "/keys/k", nil)
 	assert.Error(t, err, "connection refused after Close")
 }
+
+// A paused node answers nothing, like a SIGSTOPped process: a watch that was already
+// waiting does not end at the watch timeout while the node is paused, but once it resumes.
+func TestPausedNodeDoesNotEndWaitingWatches(t *testing.T) {
+	c := deimostest.NewCluster(t, 1, deimostest.WithWatchTimeout(50*time.Millisecond))
+	cl := newClient(t, c)
+	res := cl.startWatch(context.Background(), "/p?wait=true")
+	c.Node(0).Pause()
+	body := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(res.Body)
+		body <- string(b)
+	}()
+	select {
+	case b := <-body:
+		t.Fatalf("a paused node ended a watch: %q", b)
+	case <-time.After(400 * time.Millisecond): // eight watch timeouts
+	}
+	c.Node(0).Resume()
+	select {
+	case b := <-body:
+		assert.Empty(t, b, "the watch ends empty once the node resumes")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watch did not end after Resume")
+	}
+}
