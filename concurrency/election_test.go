@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	deimos "github.com/marsevilspirit/deimos-client"
 	"github.com/marsevilspirit/deimos-client/concurrency"
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
 )
@@ -127,4 +130,50 @@ func TestElection_ObserversSeeEveryLeaderInOrder(t *testing.T) {
 	require.Len(t, want, 5, "a, a proclaimed, b, c, none")
 	_, err = elections[0].Leader(ctx)
 	require.ErrorIs(t, err, concurrency.ErrNoLeader)
+}
+
+func TestElection_ProclaimWithUnknownOutcomeDoesNotLoseTheSession(t *testing.T) {
+	const dir = "/elections/unknown"
+	c := deimostest.NewCluster(t, 3)
+	client := deimos.New(deimos.WithEndpoints(c.Node(0).URL()), deimos.WithRequestTimeout(300*time.Millisecond))
+	defer client.Close()
+	ctx := t.Context()
+	s := newSession(t, client, 10*time.Second)
+	e := concurrency.NewElection(s, dir)
+	require.NoError(t, e.Campaign(ctx, "v1"))
+
+	// The proclaim is applied but its answer is lost; every retry then hangs
+	// until the caller gives up: the client cannot know which value is stored.
+	release := make(chan struct{})
+	var puts atomic.Int32
+	c.Node(0).SetHook(func(r deimostest.Request) deimostest.Fault {
+		if r.Method != "PUT" || !strings.HasPrefix(r.Path, "/keys"+dir+"/") {
+			return deimostest.FaultNone
+		}
+		if puts.Add(1) == 1 {
+			return deimostest.FaultDropResponse
+		}
+		<-release
+		return deimostest.FaultReset
+	})
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	require.Error(t, e.Proclaim(pctx, "v2"))
+	close(release)
+	c.Node(0).SetHook(nil)
+	l, err := e.Leader(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "v2", l.Value, "the first proclaim was applied")
+
+	// The next refresh compares against the value actually stored: the
+	// session, and the leadership, survive the unknown outcome.
+	require.NoError(t, s.Refresh(ctx))
+	require.NoError(t, s.Err())
+	require.True(t, e.IsLeader())
+	require.NoError(t, e.Proclaim(ctx, "v3"))
+	l, err = e.Leader(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "v3", l.Value)
+	require.NoError(t, e.Resign(ctx))
+	require.Empty(t, queueKeys(t, client, dir))
 }

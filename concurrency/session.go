@@ -54,6 +54,7 @@ type ownedKey struct {
 	write     sync.Mutex
 	key       string
 	value     string
+	maybe     string    // a value an update with an unknown outcome may have stored, "" if none
 	index     uint64    // modifiedIndex of our last write
 	deadline  time.Time // local clock: when the key may have expired
 	refreshAt time.Time
@@ -267,13 +268,14 @@ func (s *Session) poke() {
 }
 
 // forget stops keeping key alive, waiting for a refresh in flight. It
-// returns the key's value, and false if the session did not own it.
-func (s *Session) forget(key string) (string, bool) {
+// returns the key's value and the value an update with an unknown outcome
+// may have stored, and false if the session did not own it.
+func (s *Session) forget(key string) (value, maybe string, ok bool) {
 	s.mu.Lock()
 	k, ok := s.keys[key]
 	s.mu.Unlock()
 	if !ok {
-		return "", false
+		return "", "", false
 	}
 	k.write.Lock()
 	defer k.write.Unlock()
@@ -281,17 +283,22 @@ func (s *Session) forget(key string) (string, bool) {
 	defer s.mu.Unlock()
 	k.released = true
 	delete(s.keys, key)
-	return k.value, true
+	return k.value, k.maybe, true
 }
 
-// release forgets key and deletes it by compare-and-delete on its value,
-// retrying until ctx ends. A key already gone is not an error.
+// release forgets key and deletes it by compare-and-delete on its value (or
+// on the value an update with an unknown outcome may have stored), retrying
+// until ctx ends. A key already gone is not an error.
 func (s *Session) release(ctx context.Context, key string) error {
-	value, ok := s.forget(key)
+	value, maybe, ok := s.forget(key)
 	if !ok {
 		return nil
 	}
-	return deleteOwned(ctx, s.kv, key, value)
+	err := deleteOwned(ctx, s.kv, key, value)
+	if errors.Is(err, kv.ErrTestFailed) && maybe != "" {
+		return deleteOwned(ctx, s.kv, key, maybe)
+	}
+	return err
 }
 
 // deleteOwned removes key if it still holds value. A write whose outcome is
@@ -324,7 +331,7 @@ func (s *Session) refreshKey(ctx context.Context, k *ownedKey) (uint64, error) {
 		s.mu.Unlock()
 		return 0, nil
 	}
-	value, deadline := k.value, k.deadline
+	value, maybe, deadline := k.value, k.maybe, k.deadline
 	s.mu.Unlock()
 
 	// One refresh may not eat the key's whole remaining life: a hung
@@ -333,8 +340,16 @@ func (s *Session) refreshKey(ctx context.Context, k *ownedKey) (uint64, error) {
 	defer cancel()
 	sent := time.Now()
 	resp, err := s.kv.CompareAndSwap(ctx, k.key, value, kv.WithPrevValue(value), kv.WithTTL(s.ttl))
+	if errors.Is(err, kv.ErrTestFailed) && maybe != "" {
+		// An update whose outcome was unknown was applied after all.
+		value = maybe
+		resp, err = s.kv.CompareAndSwap(ctx, k.key, value, kv.WithPrevValue(value), kv.WithTTL(s.ttl))
+	}
 	if err == nil {
 		s.mu.Lock()
+		if value == maybe {
+			k.value, k.maybe = maybe, ""
+		}
 		k.deadline = sent.Add(s.ttl)
 		k.refreshAt = sent.Add(s.refreshInterval())
 		k.index = resp.Node.ModifiedIndex
@@ -490,43 +505,67 @@ func (s *Session) update(ctx context.Context, key, value string) error {
 	k.write.Lock()
 	defer k.write.Unlock()
 	s.mu.Lock()
-	old := k.value
+	old, maybe := k.value, k.maybe
 	s.mu.Unlock()
 	var first time.Time
+	unsure := false // an attempt may have been applied without our knowing
 	for attempt := 0; ; attempt++ {
 		sent := time.Now()
 		if first.IsZero() {
 			first = sent
 		}
 		resp, err := s.kv.CompareAndSwap(ctx, key, value, kv.WithPrevValue(old), kv.WithTTL(s.ttl))
-		switch {
-		case err == nil:
+		if err == nil {
 			s.adoptWrite(k, value, sent, resp.Node.ModifiedIndex)
 			return nil
-		case errors.Is(err, kv.ErrTestFailed) && attempt > 0:
-			if g, gerr := s.kv.Get(ctx, key); gerr == nil && g.Node.Value == value {
-				s.adoptWrite(k, value, first, g.Node.ModifiedIndex)
-				return nil
+		}
+		if errors.Is(err, kv.ErrTestFailed) {
+			if unsure {
+				if g, gerr := s.kv.Get(ctx, key); gerr == nil && g.Node.Value == value {
+					s.adoptWrite(k, value, first, g.Node.ModifiedIndex)
+					return nil
+				}
 			}
-			fallthrough
+			if maybe != "" && old != maybe {
+				// An earlier update whose outcome was unknown was applied.
+				old = maybe
+				continue
+			}
+		}
+		var se *kv.Error
+		unsure = unsure || !errors.As(err, &se)
+		switch {
 		case errors.Is(err, kv.ErrTestFailed), errors.Is(err, kv.ErrKeyNotFound):
 			lost := fmt.Errorf("%w: %s: %w", ErrSessionExpired, key, err)
 			s.lose(lost)
 			return lost
 		case ctx.Err() != nil || !retryable(err):
-			return fmt.Errorf("session: updating %s: %w", key, err)
+			return s.updateFailed(k, value, unsure, err)
 		}
 		if !sleepCtx(ctx, retryDelay(attempt, time.Second)) {
-			return fmt.Errorf("session: updating %s: %w", key, err)
+			return s.updateFailed(k, value, unsure, err)
 		}
 	}
+}
+
+// updateFailed records, when an update gives up without knowing whether it
+// was applied, the value it may have stored: refreshes and the final delete
+// then try it when the known value no longer matches, instead of taking the
+// mismatch for a loss.
+func (s *Session) updateFailed(k *ownedKey, value string, unsure bool, err error) error {
+	if unsure {
+		s.mu.Lock()
+		k.maybe = value
+		s.mu.Unlock()
+	}
+	return fmt.Errorf("session: updating %s: %w", k.key, err)
 }
 
 // adoptWrite records a successful write of value on k.
 func (s *Session) adoptWrite(k *ownedKey, value string, sent time.Time, index uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k.value, k.index = value, index
+	k.value, k.maybe, k.index = value, "", index
 	k.deadline = sent.Add(s.ttl)
 	k.refreshAt = sent.Add(s.refreshInterval())
 }
