@@ -133,7 +133,19 @@ func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.En
 	}
 	defer t.untrack()
 	parent := req.Context()
-	bctx, cancelB := context.WithTimeoutCause(parent, t.cfg.RequestTimeout, errAttemptTimeout)
+	// B outlives the caller's context once A has won: callers cancel as soon
+	// as the call returns, and cutting B then would cost its connection
+	// instead of granting it the loser's grace period. Until A wins, the
+	// caller's end is B's end too.
+	bctx, cancelB := context.WithTimeoutCause(context.WithoutCancel(parent), t.cfg.RequestTimeout, errAttemptTimeout)
+	stop := context.AfterFunc(parent, func() {
+		h.mu.Lock()
+		aWon := h.aWon
+		h.mu.Unlock()
+		if !aWon {
+			cancelB()
+		}
+	})
 	h.launched, h.cancelB, h.results = true, cancelB, make(chan attemptResult, 1)
 	h.mu.Unlock()
 	t.hedgesSent.Add(1)
@@ -158,7 +170,8 @@ func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.En
 		h.mu.Unlock()
 		t.primariesLost.Add(1)
 		epB.ObserveLatency(elapsed)
-		resp.Body = &attemptBody{ReadCloser: resp.Body, cancel: cancelB, ep: epB}
+		// The caller's end still cuts the body B won with (stop stays armed).
+		resp.Body = &attemptBody{ReadCloser: resp.Body, cancel: func() { stop(); cancelB() }, ep: epB}
 		cancelA() // free the caller
 		h.results <- attemptResult{ep: epB, resp: resp}
 		return
@@ -173,6 +186,7 @@ func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.En
 	default:
 		h.results <- attemptResult{ep: epB, err: a.attemptFailed(epB, bctx, parent, err)}
 	}
+	stop()
 	cancelB()
 	epB.End()
 }

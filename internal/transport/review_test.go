@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,4 +56,56 @@ func TestDo_ServerErrorWinsOverContextEndingAfterIt(t *testing.T) {
 	_, err := tr.Do(ctx, getReq("/a"), nil)
 	require.ErrorIs(t, err, ErrKeyNotFound)
 	assert.NotErrorIs(t, err, ErrClusterUnavailable)
+}
+
+// A hedge that loses to its primary gets a grace period to answer, so its
+// connection goes back to the pool. Callers usually cancel their context as
+// soon as the call returns; that must not cut the losing hedge and cost a
+// connection per hedged read.
+func TestHedge_LoserSurvivesTheCallersCancel(t *testing.T) {
+	var seq atomic.Int64
+	h := func(w http.ResponseWriter, r *http.Request) {
+		// Calls are sequential: odd requests are primaries, even ones hedges.
+		d := 80 * time.Millisecond
+		if seq.Add(1)%2 == 0 {
+			d = 60 * time.Millisecond // sent 50 ms late, so it loses
+		}
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, okBody)
+	}
+	s1, s2 := httptest.NewServer(http.HandlerFunc(h)), httptest.NewServer(http.HandlerFunc(h))
+	defer s1.Close()
+	defer s2.Close()
+	var dials atomic.Int64
+	hc := countingClient(&dials)
+	defer hc.CloseIdleConnections()
+	tu := defaultTuning(time.Second)
+	tu.hedgeFloor, tu.hedgeCap, tu.hedgeDefault = 50*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
+	tr, err := newTransport(Config{Endpoints: []string{s1.URL, s2.URL}, RequestTimeout: time.Second, HTTPClient: hc}, &tu)
+	require.NoError(t, err)
+	defer tr.Close()
+
+	idle := func() bool {
+		for _, st := range tr.Endpoints() {
+			if st.InFlight != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	const calls = 6
+	for i := 0; i < calls; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err := tr.Do(ctx, getReq("/a"), nil)
+		cancel()
+		require.NoError(t, err)
+		require.Eventually(t, idle, 2*time.Second, time.Millisecond, "the losing hedge ends")
+	}
+	require.Equal(t, int64(calls), tr.hedgesSent.Load())
+	require.Zero(t, tr.primariesLost.Load())
+	assert.LessOrEqual(t, dials.Load(), int64(2), "one connection per server, reused")
 }
