@@ -182,6 +182,7 @@ func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.En
 		closeBody(resp.Body)
 		epB.ObserveLatency(elapsed)
 	case aWon: // cut after the grace period
+		t.hedgesCut.Add(1)
 		epB.ObserveSlow(elapsed)
 	default:
 		h.results <- attemptResult{ep: epB, err: a.attemptFailed(epB, bctx, parent, err)}

@@ -78,6 +78,7 @@ type Transport struct {
 	// Counters for tests and diagnostics.
 	hedgesSent    atomic.Int64 // second attempts sent
 	primariesLost atomic.Int64 // hedges that answered first (the primary's connection is cut)
+	hedgesCut     atomic.Int64 // losing hedges cut after their grace period (their connection too)
 
 	closed atomic.Bool
 	ctx    context.Context // ends background work on Close
