@@ -133,8 +133,14 @@ func (t *Transport) guardLongPoll(actx context.Context, cut context.CancelCauseF
 		case <-tick.C:
 		}
 		pctx, cancel := context.WithTimeout(actx, t.cfg.RequestTimeout)
+		stop := context.AfterFunc(t.ctx, cancel) // Close ends the probe too
 		err := t.probe(pctx, ep.URL())
+		stop()
 		cancel()
+		if t.ctx.Err() != nil {
+			cut(ErrClosed)
+			return
+		}
 		if err != nil && actx.Err() == nil {
 			err = fmt.Errorf("%w: %s stopped answering during a long poll: %w", ErrEndpointUnresponsive, ep.URL(), err)
 			t.set.Failure(ep, err, true)

@@ -109,3 +109,52 @@ func TestHedge_LoserSurvivesTheCallersCancel(t *testing.T) {
 	require.Zero(t, tr.primariesLost.Load())
 	assert.LessOrEqual(t, dials.Load(), int64(2), "one connection per server, reused")
 }
+
+// Close ends a waiting long poll at once, even while its liveness probe is
+// waiting on a hung node; the probe must not keep a goroutine and a request
+// alive for a whole attempt timeout after Close, nor blame the endpoint.
+func TestLongPoll_CloseCutsAProbeInFlight(t *testing.T) {
+	probing := make(chan struct{}, 1)
+	probeDone := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			select {
+			case probing <- struct{}{}:
+			default:
+			}
+			<-r.Context().Done() // a hung node
+			select {
+			case probeDone <- struct{}{}:
+			default:
+			}
+			return
+		}
+		w.WriteHeader(http.StatusOK) // a watch waiting for its event
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	const timeout = 5 * time.Second
+	tu := defaultTuning(timeout)
+	tu.pollProbeInterval = 10 * time.Millisecond
+	tr, err := newTransport(Config{Endpoints: []string{srv.URL}, RequestTimeout: timeout}, &tu)
+	require.NoError(t, err)
+	watch := &Request{Op: "watch", Method: http.MethodGet, Key: "/w", Path: "/keys/w",
+		Params: map[string][]string{"wait": {"true"}}, Class: LongPoll}
+	got := make(chan error, 1)
+	go func() {
+		_, err := tr.Do(context.Background(), watch, &wireResp{})
+		got <- err
+	}()
+	<-probing
+	start := time.Now()
+	require.NoError(t, tr.Close())
+	require.ErrorIs(t, <-got, ErrClosed)
+	select {
+	case <-probeDone:
+	case <-time.After(timeout / 2):
+		t.Fatal("the probe outlived Close")
+	}
+	assert.Less(t, time.Since(start), timeout/2)
+	assert.Equal(t, "healthy", tr.Endpoints()[0].State, "closing is not the endpoint's fault")
+}
