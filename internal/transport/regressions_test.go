@@ -158,3 +158,16 @@ func TestLongPoll_CloseCutsAProbeInFlight(t *testing.T) {
 	assert.Less(t, time.Since(start), timeout/2)
 	assert.Equal(t, "healthy", tr.Endpoints()[0].State, "closing is not the endpoint's fault")
 }
+
+// A brand-new cluster answers /machines with an empty body until its members
+// have published themselves (PROTOCOL.md §13.5). That is a valid answer, not
+// a malformed one: Sync keeps the endpoints and succeeds, so Connect works
+// against a fresh cluster. Garbage still fails.
+func TestSync_EmptyMemberListIsIgnoredWithoutError(t *testing.T) {
+	tr, srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	})
+	require.NoError(t, tr.Sync(context.Background()))
+	require.Len(t, tr.Endpoints(), 1)
+	assert.Equal(t, srv.URL, tr.Endpoints()[0].URL)
+}

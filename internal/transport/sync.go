@@ -10,8 +10,9 @@ import (
 var machinesRequest = Request{Op: "sync", Method: http.MethodGet, Path: "/machines", Class: Safe}
 
 // Sync refreshes the endpoint set from GET /machines.
-// An empty or unusable member list is ignored (and reported): the set keeps
-// its endpoints, and seeds are never dropped.
+// An empty member list (a brand-new cluster answers so until its members
+// published themselves) is ignored; an unusable one is ignored and reported.
+// Either way the set keeps its endpoints, and seeds are never dropped.
 func (t *Transport) Sync(ctx context.Context) error {
 	var body []byte
 	resp, err := t.Do(ctx, &machinesRequest, &body)
@@ -19,6 +20,9 @@ func (t *Transport) Sync(ctx context.Context) error {
 		return err
 	}
 	urls := parseMachines(string(body))
+	if len(urls) == 0 {
+		return nil
+	}
 	if _, err := t.set.Update(urls); err != nil {
 		return &ResponseError{
 			Op: "sync", Endpoint: resp.Endpoint, StatusCode: resp.StatusCode,
