@@ -155,8 +155,9 @@ func TestWatchEndsWhenClientLeavesOrClusterCloses(t *testing.T) {
 // A paused node answers nothing, like a SIGSTOPped process: a watch that was already
 // waiting does not end at the watch timeout while the node is paused, but once it resumes.
 func TestPausedNodeDoesNotEndWaitingWatches(t *testing.T) {
-	c := deimostest.NewCluster(t, 1, deimostest.WithWatchTimeout(50*time.Millisecond))
+	c := deimostest.NewCluster(t, 1, deimostest.WithWatchTimeout(250*time.Millisecond))
 	cl := newClient(t, c)
+	// The timeout leaves ample time to pause the node before the watch would end.
 	res := cl.startWatch(context.Background(), "/p?wait=true")
 	c.Node(0).Pause()
 	body := make(chan string, 1)
@@ -167,7 +168,7 @@ func TestPausedNodeDoesNotEndWaitingWatches(t *testing.T) {
 	select {
 	case b := <-body:
 		t.Fatalf("a paused node ended a watch: %q", b)
-	case <-time.After(400 * time.Millisecond): // eight watch timeouts
+	case <-time.After(750 * time.Millisecond): // three watch timeouts
 	}
 	c.Node(0).Resume()
 	select {
