@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,13 @@ func (a *attemptTripper) single(c *call, req *http.Request) (*http.Response, err
 		headerTimer = time.AfterFunc(a.t.cfg.RequestTimeout, func() { cancelCause(errAttemptTimeout) })
 	} else {
 		actx, cancel = context.WithTimeoutCause(parent, a.t.cfg.RequestTimeout, errAttemptTimeout)
+	}
+	if c.req.Class == Unsafe {
+		// Whether this attempt got a connection tells a write that never
+		// left (a dial or handshake cut by the attempt timeout) from one
+		// that may have reached the server.
+		c.connected.Store(false)
+		actx = httptrace.WithClientTrace(actx, &c.trace)
 	}
 	ep.Begin()
 	start := time.Now()

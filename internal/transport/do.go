@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
 )
@@ -33,6 +35,11 @@ type call struct {
 	failure error           // error of the last attempt, already classified
 	errs    []EndpointError // last error of each endpoint that failed
 	sent    bool            // a write may have reached a server
+
+	// connected is set when the current attempt of a write got a
+	// connection (trace.GotConn); without one nothing was sent.
+	connected atomic.Bool
+	trace     httptrace.ClientTrace
 }
 
 type callKey struct{}
@@ -64,6 +71,9 @@ func (t *Transport) Do(ctx context.Context, req *Request, out any) (*Response, e
 		return nil, &RequestError{Op: req.Op, Key: req.Key, Err: err}
 	}
 	c := &call{Context: ctx, t: t, req: req, out: out}
+	if req.Class == Unsafe {
+		c.trace.GotConn = func(httptrace.GotConnInfo) { c.connected.Store(true) }
+	}
 	c.ep = t.set.Pick(nil)
 	hreq, err := t.newHTTPRequest(c, c.ep.URL())
 	if err != nil {
@@ -152,12 +162,21 @@ func (c *call) finalError(err error) error {
 		if c.sent {
 			return &UnknownOutcomeError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: f}
 		}
-		if neverReached(f) {
+		if c.neverSent(f) {
 			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs}
 		}
 		return f
 	}
 	return f
+}
+
+// neverSent reports whether the failed attempt of a write provably did not
+// reach a server: its error says so, or the attempt never got a connection
+// (a dial or TLS handshake that the attempt timeout cut short), as far as
+// net/http's transport reports it.
+func (c *call) neverSent(err error) bool {
+	return neverReached(err) ||
+		(c.req.Class == Unsafe && c.t.tracesConns && !c.connected.Load() && !isResponseError(err))
 }
 
 // maxUnsafeTries bounds how often a write that never reached any server is
@@ -178,7 +197,7 @@ func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err err
 	if ctx.Err() == nil {
 		c.note(c.ep, f)
 	}
-	if c.req.Class == Unsafe && !isResponseError(f) && !neverReached(f) {
+	if c.req.Class == Unsafe && !isResponseError(f) && !c.neverSent(f) {
 		// Sent, or maybe sent: whatever happens next, this write must not be
 		// repeated. (The response handler sets sent for answers that imply it.)
 		c.sent = true
@@ -190,7 +209,7 @@ func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err err
 	case Safe:
 		return retryableRead(f), nil
 	case Unsafe:
-		return !c.sent && neverReached(f) && c.tries+1 < c.maxUnsafeTries(), nil
+		return !c.sent && c.neverSent(f) && c.tries+1 < c.maxUnsafeTries(), nil
 	}
 	return false, nil
 }

@@ -2,7 +2,9 @@ package transport
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/marsevilspirit/deimos-client/test/deimostest"
 )
 
 // A JSON error whose body is cut by a dying node is a failed exchange, not a
@@ -170,4 +174,40 @@ func TestSync_EmptyMemberListIsIgnoredWithoutError(t *testing.T) {
 	require.NoError(t, tr.Sync(context.Background()))
 	require.Len(t, tr.Endpoints(), 1)
 	assert.Equal(t, srv.URL, tr.Endpoints()[0].URL)
+}
+
+// A write whose attempt timed out while still dialling (a host that drops
+// connection attempts, with a request timeout at or below the dial timeout)
+// never left the client: it fails over instead of reporting an unknown
+// outcome, and the live node applies it exactly once.
+func TestDo_WriteCutWhileDiallingFailsOver(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	const blackhole = "127.0.0.1:9" // never dialled for real: the dialer below hangs
+	var hung atomic.Int64
+	dialer := &net.Dialer{}
+	hc := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr == blackhole {
+				hung.Add(1)
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
+	}}
+	tr, err := New(Config{
+		Endpoints:      []string{"http://" + blackhole, c.Endpoints()[0]},
+		HTTPClient:     hc,
+		RequestTimeout: 100 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	defer tr.Close()
+
+	for i := range 10 {
+		key := fmt.Sprintf("/w%d", i)
+		_, err := tr.Do(context.Background(), putReq(key, map[string]string{"value": "v"}), nil)
+		require.NoError(t, err, "write %d", i)
+	}
+	require.Positive(t, hung.Load(), "some write tried the hanging endpoint first")
+	assert.Equal(t, int64(10), c.Node(0).Requests(http.MethodPut), "each write reached the live node exactly once")
 }

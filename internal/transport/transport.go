@@ -73,7 +73,9 @@ type Transport struct {
 	base      http.RoundTripper // the real round tripper, for CloseIdleConnections
 	rc        *retryablehttp.Client
 	userAgent []string
-	hedges    hedgeBudget
+	// tracesConns: the base round tripper reports GotConn (see call.neverSent).
+	tracesConns bool
+	hedges      hedgeBudget
 
 	// Counters for tests and diagnostics.
 	hedgesSent    atomic.Int64 // second attempts sent
@@ -171,6 +173,9 @@ func (t *Transport) buildHTTPClient() (http.RoundTripper, *http.Client) {
 	// calls it after every failed request, which would make a healthy
 	// workload redial after a single error.
 	hc.Transport = &attemptTripper{t: t, next: base}
+	// Only net/http's own transport is known to report GotConn; with any
+	// other round tripper a failed write is never assumed unsent.
+	_, t.tracesConns = base.(*http.Transport)
 	return base, &hc
 }
 
