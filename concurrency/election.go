@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/kv"
 	"github.com/marsevilspirit/deimos-client/watch"
 )
@@ -193,7 +194,7 @@ func (o *observer) run(ctx context.Context) {
 		nodes, index, err := listQueue(ctx, o.kv, o.dir)
 		if err != nil {
 			attempt++
-			if !sleepCtx(ctx, retryDelay(attempt, 2*time.Second)) {
+			if !wait.Sleep(ctx, retryDelay(attempt, 2*time.Second)) {
 				return
 			}
 			continue

@@ -8,6 +8,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/kv"
 	"github.com/marsevilspirit/deimos-client/watch"
 )
@@ -156,7 +157,7 @@ func (t *ticket) find(ctx context.Context) (*kv.Node, error) {
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		if !sleepCtx(ctx, retryDelay(attempt, time.Second)) {
+		if !wait.Sleep(ctx, retryDelay(attempt, time.Second)) {
 			return nil, err
 		}
 	}
@@ -268,7 +269,7 @@ func (t *ticket) wait(ctx context.Context, slots int) (uint64, error) {
 			// A read that failed for another reason than the context: the
 			// transport already tried every endpoint; back off and re-read.
 			attempt++
-			if !sleepCtx(ctx, retryDelay(attempt, time.Second)) {
+			if !wait.Sleep(ctx, retryDelay(attempt, time.Second)) {
 				return 0, ctx.Err()
 			}
 			continue

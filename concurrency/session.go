@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/kv"
 )
 
@@ -315,7 +316,7 @@ func deleteOwned(ctx context.Context, k *kv.KV, key, value string) error {
 		case ctx.Err() != nil || !retryable(err):
 			return fmt.Errorf("session: deleting %s: %w", key, err)
 		}
-		if !sleepCtx(ctx, retryDelay(attempt, time.Second)) {
+		if !wait.Sleep(ctx, retryDelay(attempt, time.Second)) {
 			return fmt.Errorf("session: deleting %s: %w", key, err)
 		}
 	}
@@ -480,17 +481,6 @@ func retryable(err error) bool {
 	return errors.Is(err, kv.ErrUnknownOutcome) || errors.Is(err, kv.ErrClusterUnavailable)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // update replaces the value of an owned key by compare-and-swap on its
 // current value, keeping its TTL. A write whose outcome is unknown is sent
 // again; if the key then no longer holds the old value, a read tells whether
@@ -542,7 +532,7 @@ func (s *Session) update(ctx context.Context, key, value string) error {
 		case ctx.Err() != nil || !retryable(err):
 			return s.updateFailed(k, value, unsure, err)
 		}
-		if !sleepCtx(ctx, retryDelay(attempt, time.Second)) {
+		if !wait.Sleep(ctx, retryDelay(attempt, time.Second)) {
 			return s.updateFailed(k, value, unsure, err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/kv"
 )
 
@@ -249,7 +250,7 @@ func (c *Cache) relistUntilDone(ctx context.Context) bool {
 			c.mu.Unlock()
 			return false
 		}
-		if !sleep(ctx, delay) {
+		if !wait.Sleep(ctx, delay) {
 			return false
 		}
 		delay = min(2*delay, c.cfg.maxBackoff)

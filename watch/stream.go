@@ -11,6 +11,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/kv"
 )
 
@@ -185,7 +186,7 @@ func (s *Stream) run(ctx context.Context) {
 			}
 			continue
 		}
-		if !sleep(ctx, b.NextBackOff()) {
+		if !wait.Sleep(ctx, b.NextBackOff()) {
 			return
 		}
 	}
@@ -232,15 +233,4 @@ func terminal(err error) bool {
 	return errors.As(err, &se) ||
 		errors.Is(err, kv.ErrInvalidKey) ||
 		errors.Is(err, kv.ErrClosed)
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/kv"
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
 	"github.com/marsevilspirit/deimos-client/watch"
@@ -103,26 +104,17 @@ func nemesis(ctx context.Context, c *deimostest.Cluster) int {
 		hold := time.Duration(20+rng.IntN(80)) * time.Millisecond
 		if rng.IntN(2) == 0 {
 			n.Stop()
-			pause(ctx, hold)
+			wait.Sleep(ctx, hold)
 			_ = n.Start()
 		} else {
 			n.Pause()
-			pause(ctx, hold)
+			wait.Sleep(ctx, hold)
 			n.Resume()
 		}
 		faults++
-		pause(ctx, hold)
+		wait.Sleep(ctx, hold)
 	}
 	return faults
-}
-
-func pause(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
 
 func anyTTL(t *testing.T, k *kv.KV, prefix string) bool {

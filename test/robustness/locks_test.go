@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/marsevilspirit/deimos-client/concurrency"
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 )
 
 // section is one critical section run under the lock.
@@ -87,7 +88,7 @@ func (l *locker) run(ctx context.Context) {
 			}
 		}
 		l.once(ctx, s)
-		sleepCtx(ctx, time.Duration(l.rng.Int64N(int64(20*time.Millisecond))))
+		wait.Sleep(ctx, time.Duration(l.rng.Int64N(int64(20*time.Millisecond))))
 	}
 }
 
@@ -121,7 +122,7 @@ func (l *locker) once(ctx context.Context, s *concurrency.Session) {
 	if m.IsOwner() {
 		sec.Enter = l.rec.now()
 		sec.Accepted = l.res.use(sec.Token)
-		sleepCtx(context.Background(), time.Duration(2+l.rng.IntN(15))*time.Millisecond)
+		wait.Sleep(context.Background(), time.Duration(2+l.rng.IntN(15))*time.Millisecond)
 		sec.Owned = m.IsOwner() && !isDone(lost)
 		sec.Exit = l.rec.now()
 		l.mu.Lock()

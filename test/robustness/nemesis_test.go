@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
 )
 
@@ -46,18 +47,6 @@ func (f *faultCounter) counts() map[string]int {
 	return out
 }
 
-// sleepCtx waits d or until ctx ends; false if ctx ended.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 func between(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
 }
@@ -80,7 +69,7 @@ func newClusterNemesis(c *deimostest.Cluster, cfg runConfig) *clusterNemesis {
 
 func (n *clusterNemesis) run(ctx context.Context, rng *rand.Rand) {
 	nodes := n.c.Nodes()
-	for sleepCtx(ctx, between(rng, 100*time.Millisecond, 400*time.Millisecond)) {
+	for wait.Sleep(ctx, between(rng, 100*time.Millisecond, 400*time.Millisecond)) {
 		node := nodes[rng.IntN(len(nodes))]
 		window := between(rng, 200*time.Millisecond, 900*time.Millisecond)
 		var undo func()
@@ -137,7 +126,7 @@ func (n *clusterNemesis) run(ctx context.Context, rng *rand.Rand) {
 			node.SetHook(deimostest.FailNext(method, "/keys"+n.cfg.prefix, f.f, count))
 			undo = func() { node.SetHook(nil) }
 		}
-		stopped := !sleepCtx(ctx, window)
+		stopped := !wait.Sleep(ctx, window)
 		undo()
 		if stopped {
 			break
@@ -188,7 +177,7 @@ func (n *commandNemesis) run(ctx context.Context, rng *rand.Rand) {
 		<-ctx.Done()
 		return
 	}
-	for sleepCtx(ctx, between(rng, 2*time.Second, 5*time.Second)) {
+	for wait.Sleep(ctx, between(rng, 2*time.Second, 5*time.Second)) {
 		node := 1 + rng.IntN(n.nodes)
 		fault, undo := "kill", "start"
 		if rng.IntN(2) == 0 {
@@ -196,7 +185,7 @@ func (n *commandNemesis) run(ctx context.Context, rng *rand.Rand) {
 		}
 		n.inc(fault)
 		n.exec(fault, node)
-		sleepCtx(context.WithoutCancel(ctx), between(rng, time.Second, 4*time.Second))
+		wait.Sleep(context.WithoutCancel(ctx), between(rng, time.Second, 4*time.Second))
 		n.exec(undo, node)
 	}
 	// Leave every node running, whatever happened.

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/marsevilspirit/deimos-client"
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/watch"
 )
 
@@ -199,7 +200,7 @@ func run(t *testing.T, cfg runConfig) runResult {
 			final.Unlock()
 			break
 		}
-		if !sleepCtx(endCtx, 100*time.Millisecond) {
+		if !wait.Sleep(endCtx, 100*time.Millisecond) {
 			t.Fatalf("final write never succeeded: %v", err)
 		}
 	}

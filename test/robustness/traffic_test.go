@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/kv"
 )
 
@@ -45,7 +46,7 @@ func (c *kvClient) run(ctx context.Context) {
 		// A pause between operations keeps the write rate below what a watcher can
 		// follow: the protocol delivers one event per long poll, and a watcher more
 		// than 1000 events behind loses its history (ErrEventIndexCleared).
-		sleepCtx(ctx, time.Duration(c.rng.Int64N(int64(2*c.cfg.think)+1)))
+		wait.Sleep(ctx, time.Duration(c.rng.Int64N(int64(2*c.cfg.think)+1)))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/kv"
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
 	"github.com/marsevilspirit/deimos-client/watch"
@@ -83,7 +84,7 @@ func (w *watcher) run(ctx context.Context, stop <-chan struct{}, until func() ui
 	for ctx.Err() == nil {
 		s, err := watch.Watch(ctx, w.client, w.prefix, watch.WithRecursive())
 		if err != nil {
-			if !sleepCtx(ctx, 100*time.Millisecond) {
+			if !wait.Sleep(ctx, 100*time.Millisecond) {
 				return
 			}
 			continue
