@@ -35,6 +35,7 @@ type DistributedLock struct {
 	autoRenew bool
 	period    time.Duration // requested renewal period, 0: TTL/3
 	stopCtx   func() bool   // ends the StartAutoRenewal context watch
+	renewGen  uint64        // counts StartAutoRenewal calls; a stale context's callback is ignored
 }
 
 // LockInfo describes a DistributedLock as this client sees it.
@@ -142,7 +143,9 @@ func (l *DistributedLock) StartAutoRenewal(ctx context.Context, period time.Dura
 	if l.stopCtx != nil {
 		l.stopCtx()
 	}
-	l.stopCtx = context.AfterFunc(ctx, l.StopAutoRenewal)
+	l.renewGen++
+	gen := l.renewGen
+	l.stopCtx = context.AfterFunc(ctx, func() { l.stopAutoRenewal(gen) })
 	if l.session != nil {
 		l.session.setKeepAlive(renewalPeriod(l.ttl, l.period))
 	}
@@ -154,6 +157,21 @@ func (l *DistributedLock) StartAutoRenewal(ctx context.Context, period time.Dura
 func (l *DistributedLock) StopAutoRenewal() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.stopRenewalLocked()
+}
+
+// stopAutoRenewal is the callback of StartAutoRenewal's context: it stops
+// renewal only if no later StartAutoRenewal replaced that context (the
+// callback may already be running when it is replaced).
+func (l *DistributedLock) stopAutoRenewal(gen uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if gen == l.renewGen {
+		l.stopRenewalLocked()
+	}
+}
+
+func (l *DistributedLock) stopRenewalLocked() {
 	l.autoRenew = false
 	if l.stopCtx != nil {
 		l.stopCtx()

@@ -132,3 +132,21 @@ func TestSession_RejectsInvalidTTL(t *testing.T) {
 	_, err := concurrency.NewSession(newClient(t, c, 0), concurrency.WithTTL(100*time.Millisecond))
 	require.ErrorIs(t, err, concurrency.ErrInvalidOption)
 }
+
+// A StartAutoRenewal whose previous context ends at the same moment must not
+// be undone by that context's late callback.
+func TestDistributedLock_RestartedAutoRenewalStaysOn(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	client := newClient(t, c, 0)
+	l := concurrency.NewDistributedLock(client, "/locks/restart", "owner", concurrency.WithAutoRenewal(false))
+	keep, stop := context.WithCancel(t.Context())
+	defer stop()
+	for range 300 {
+		old, cancel := context.WithCancel(t.Context())
+		l.StartAutoRenewal(old, time.Second)
+		cancel() // its callback races with the next Start
+		l.StartAutoRenewal(keep, time.Second)
+	}
+	require.Never(t, func() bool { return !l.Info().AutoRenewal }, 200*time.Millisecond, time.Millisecond,
+		"a stale context turned renewal off")
+}
