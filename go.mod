@@ -1,6 +1,6 @@
 module github.com/marsevilspirit/deimos-client
 
-go 1.26.0
+go 1.24.0
 
 require (
 	github.com/anishathalye/porcupine v1.3.1
@@ -15,10 +15,10 @@ require (
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/exp/typeparams v0.0.0-20231108232855-2478ac86f678 // indirect
-	golang.org/x/mod v0.41.0 // indirect
-	golang.org/x/sync v0.23.0 // indirect
-	golang.org/x/tools v0.51.0 // indirect
-	honnef.co/go/tools v0.8.2 // indirect
+	golang.org/x/mod v0.25.0 // indirect
+	golang.org/x/sync v0.11.0 // indirect
+	golang.org/x/tools v0.30.0 // indirect
+	honnef.co/go/tools v0.6.1 // indirect
 )
 
 tool honnef.co/go/tools/cmd/staticcheck

@@ -107,7 +107,9 @@ func benchLock(b *testing.B, kind string, contenders int) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, l := range lockers {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for left.Add(-1) >= 0 {
 				if err := l.lock(ctx); err != nil {
 					failed.Store(err)
@@ -124,7 +126,7 @@ func benchLock(b *testing.B, kind string, contenders int) {
 					return
 				}
 			}
-		})
+		}()
 	}
 	wg.Wait()
 	elapsed := time.Since(start)

@@ -21,7 +21,9 @@ func TestSemaphore_NeverMoreHoldersThanPermits(t *testing.T) {
 	errs := make(chan error, contenders)
 	for i := range contenders {
 		sem := concurrency.NewSemaphore(newSession(t, newClient(t, c, i), 5*time.Second), "/sems/pool", permits)
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for range rounds {
 				if err := sem.Acquire(ctx); err != nil {
 					errs <- err
@@ -37,7 +39,7 @@ func TestSemaphore_NeverMoreHoldersThanPermits(t *testing.T) {
 					return
 				}
 			}
-		})
+		}()
 	}
 	wg.Wait()
 	close(errs)

@@ -82,7 +82,9 @@ func TestMutex_ExclusiveFencedAndFIFOUnderNodeFaults(t *testing.T) {
 		client := newClient(t, c, i)
 		s := newSession(t, client, 4*time.Second)
 		m := concurrency.NewMutex(s, "/locks/stress")
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for range rounds {
 				if err := m.Lock(ctx); err != nil {
 					errs <- err
@@ -99,7 +101,7 @@ func TestMutex_ExclusiveFencedAndFIFOUnderNodeFaults(t *testing.T) {
 					return
 				}
 			}
-		})
+		}()
 	}
 	wg.Wait()
 	stopNemesis()

@@ -87,13 +87,15 @@ func TestTyped_ConcurrentUpdatesConverge(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each)
 	for range writers {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for range each {
 				if _, err := counter.Update(ctx, "/counter", func(old int) (int, error) { return old + 1, nil }); err != nil {
 					errs <- err
 				}
 			}
-		})
+		}()
 	}
 	wg.Wait()
 	close(errs)

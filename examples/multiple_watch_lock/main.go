@@ -41,7 +41,9 @@ func run(ctx context.Context, endpoints []string) error {
 		client := deimos.NewClient(endpoints)
 		defer client.Close()
 		lock := client.NewDistributedLock(key, name)
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for range rounds {
 				if err := lock.Lock(ctx); err != nil {
 					mu.Lock()
@@ -67,7 +69,7 @@ func run(ctx context.Context, endpoints []string) error {
 					return
 				}
 			}
-		})
+		}()
 	}
 	wg.Wait()
 	if len(failures) > 0 {
