@@ -224,12 +224,23 @@ func (k *KV) put(ctx context.Context, op, clean, value string, p *params) (*Resp
 	return k.do(ctx, op, http.MethodPut, clean, writeValues(value, p), transport.Unsafe)
 }
 
+// MaxDeletePrevValue is the longest prevValue a compare-and-delete accepts.
+// A DELETE carries its parameters in the query string (the server ignores a
+// DELETE body), escaping can triple their size, and the server refuses
+// request lines above about 1 MiB (HTTP 431).
+const MaxDeletePrevValue = 256 << 10
+
 // del sends a DELETE with every parameter in the query string (the server
 // ignores a DELETE body, which would turn a conditional delete into an
 // unconditional one).
 func (k *KV) del(ctx context.Context, op, clean string, p *params) (*Response, error) {
-	if p.err == nil && p.conditional() && (p.dir || p.recursive) {
+	switch {
+	case p.err != nil:
+	case p.conditional() && (p.dir || p.recursive):
 		p.fail(fmt.Errorf("%w: dir and recursive cannot be combined with prevValue or prevIndex (the server ignores them)", ErrInvalidOption))
+	case p.hasPrevValue && len(p.prevValue) > MaxDeletePrevValue:
+		p.fail(fmt.Errorf("%w: a prevValue of %d bytes does not fit in a DELETE's query string (at most %d; the server refuses request lines above about 1 MiB): compare on WithPrevIndex instead",
+			ErrInvalidOption, len(p.prevValue), MaxDeletePrevValue))
 	}
 	if p.err != nil {
 		return nil, optionError(op, clean, p.err)

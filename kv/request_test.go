@@ -3,6 +3,7 @@ package kv_test
 import (
 	"context"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,6 +145,10 @@ func TestInvalidInput_SendsNothing(t *testing.T) {
 			return err
 		}, kv.ErrInvalidOption},
 		{"cad without condition", func(ctx context.Context, k *kv.KV) error { _, err := k.CompareAndDelete(ctx, "/a"); return err }, kv.ErrInvalidOption},
+		{"cad prevValue too long for a query", func(ctx context.Context, k *kv.KV) error {
+			_, err := k.CompareAndDelete(ctx, "/a", kv.WithPrevValue(strings.Repeat("v", kv.MaxDeletePrevValue+1)))
+			return err
+		}, kv.ErrInvalidOption},
 		{"empty prevValue", func(ctx context.Context, k *kv.KV) error {
 			_, err := k.CompareAndSwap(ctx, "/a", "v", kv.WithPrevValue(""))
 			return err

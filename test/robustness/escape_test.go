@@ -121,8 +121,14 @@ func TestErrorsAndLogsAreBounded(t *testing.T) {
 	_, err = k.CompareAndSwap(ctx, "/big", big, kv.WithPrevValue(big+"y"))
 	require.ErrorIs(t, err, kv.ErrTestFailed)
 	errs = append(errs, err)
-	_, err = k.CompareAndDelete(ctx, "/big", kv.WithPrevValue("y"+big))
+	// A compare-and-delete carries prevValue in its query: the largest one
+	// that fits is quoted back too, and a larger one is refused unsent.
+	fits := strings.Repeat("y", kv.MaxDeletePrevValue)
+	_, err = k.CompareAndDelete(ctx, "/big", kv.WithPrevValue(fits))
 	require.ErrorIs(t, err, kv.ErrTestFailed)
+	errs = append(errs, err)
+	_, err = k.CompareAndDelete(ctx, "/big", kv.WithPrevValue("y"+big))
+	require.ErrorIs(t, err, kv.ErrInvalidOption)
 	errs = append(errs, err)
 	// A 1 MiB write whose answer is lost, cut, or replaced by garbage.
 	for _, f := range []deimostest.Fault{deimostest.FaultDropResponse, deimostest.FaultTruncate, deimostest.FaultGarbage, deimostest.Fault500} {
@@ -186,8 +192,12 @@ func TestLargeValuesInErrorsAndLogs(t *testing.T) {
 			require.NoError(t, err)
 			_, err = k.CompareAndSwap(ctx, "/cmp", "new", kv.WithPrevValue(v+"x"))
 			assert.ErrorIs(t, err, kv.ErrTestFailed, "compare-and-swap, %d-byte values", n)
+			var want error = kv.ErrTestFailed
+			if n+1 > kv.MaxDeletePrevValue {
+				want = kv.ErrInvalidOption // too long for a DELETE's query: refused unsent
+			}
 			_, err = k.CompareAndDelete(ctx, "/cmp", kv.WithPrevValue("x"+v))
-			assert.ErrorIs(t, err, kv.ErrTestFailed, "compare-and-delete, %d-byte values", n)
+			assert.ErrorIs(t, err, want, "compare-and-delete, %d-byte values", n)
 		}
 	})
 	t.Run("invalid-key-message", func(t *testing.T) {
@@ -197,11 +207,11 @@ func TestLargeValuesInErrorsAndLogs(t *testing.T) {
 		assert.LessOrEqual(t, len(err.Error()), 4<<10, "unbounded message: %s", clipString(err.Error(), 200))
 	})
 	t.Run("request-log-line", func(t *testing.T) {
-		n := 1 << 20
 		logMu.Lock()
 		logs.Reset()
 		logMu.Unlock()
-		_, _ = k.CompareAndDelete(ctx, "/cmp", kv.WithPrevValue(strings.Repeat("p", n)))
+		// The largest prevValue a DELETE query may carry (escaped: 768 KiB).
+		_, _ = k.CompareAndDelete(ctx, "/cmp", kv.WithPrevValue(strings.Repeat("%", kv.MaxDeletePrevValue)))
 		logMu.Lock()
 		defer logMu.Unlock()
 		for _, line := range strings.Split(logs.String(), "\n") {
