@@ -72,7 +72,7 @@ func (a *attemptTripper) single(c *call, req *http.Request) (*http.Response, err
 		return nil, err
 	}
 	if c.req.Class == LongPoll {
-		go a.t.guardLongPoll(actx, cancelCause, ep)
+		a.t.guardLongPoll(actx, cancelCause, ep)
 	} else {
 		ep.ObserveLatency(elapsed)
 	}
@@ -112,48 +112,4 @@ func (b *attemptBody) Close() error {
 		b.ep.End()
 	}
 	return err
-}
-
-// guardLongPoll checks, while a long poll waits for its event, that the
-// endpoint holding it still answers. A hung node (a stopped process, a dead
-// host whose connections were not reset) keeps the connection open and never
-// sends the event: without this the watch would wait for it forever. When a
-// probe gets no answer within the attempt timeout, the poll is cut, the
-// endpoint is marked failed, and the caller polls again elsewhere. Closing
-// the transport cuts the poll as well. The guard ends with the attempt (its
-// body closed or its caller gone).
-func (t *Transport) guardLongPoll(actx context.Context, cut context.CancelCauseFunc, ep *endpoints.Endpoint) {
-	every := t.tune.pollProbeInterval
-	if every <= 0 {
-		every = max(time.Second, t.cfg.RequestTimeout)
-	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-actx.Done():
-			return
-		case <-t.ctx.Done():
-			// Close ends the waiting polls too: nothing else would before
-			// the event or the server's five minutes.
-			cut(ErrClosed)
-			return
-		case <-tick.C:
-		}
-		pctx, cancel := context.WithTimeout(actx, t.cfg.RequestTimeout)
-		stop := context.AfterFunc(t.ctx, cancel) // Close ends the probe too
-		err := t.probe(pctx, ep.URL())
-		stop()
-		cancel()
-		if t.ctx.Err() != nil {
-			cut(ErrClosed)
-			return
-		}
-		if err != nil && actx.Err() == nil {
-			err = fmt.Errorf("%w: %s stopped answering during a long poll: %w", ErrEndpointUnresponsive, ep.URL(), err)
-			t.set.Failure(ep, err, true)
-			cut(err)
-			return
-		}
-	}
 }

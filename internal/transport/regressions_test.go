@@ -211,3 +211,36 @@ func TestDo_WriteCutWhileDiallingFailsOver(t *testing.T) {
 	require.Positive(t, hung.Load(), "some write tried the hanging endpoint first")
 	assert.Equal(t, int64(10), c.Node(0).Requests(http.MethodPut), "each write reached the live node exactly once")
 }
+
+// Many long polls waiting on one endpoint share one liveness prober: the
+// endpoint gets one probe per interval, not one per waiting poll.
+func TestLongPoll_WaitingPollsShareOneProbe(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	tune := defaultTuning(time.Second)
+	tune.pollProbeInterval = 20 * time.Millisecond
+	tr, err := newTransport(Config{Endpoints: c.Endpoints(), RequestTimeout: time.Second}, &tune)
+	require.NoError(t, err)
+	defer tr.Close()
+
+	const polls = 20
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, polls)
+	for i := range polls {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			key := fmt.Sprintf("/shared%d", i)
+			req := &Request{Op: "watch", Method: http.MethodGet, Key: key, Path: "/keys" + key,
+				Params: map[string][]string{"wait": {"true"}}, Class: LongPoll}
+			_, _ = tr.Do(ctx, req, nil)
+		}()
+	}
+	require.Eventually(t, func() bool { return c.Watchers() == polls }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return c.Node(0).Requests(http.MethodHead) >= 5 }, 5*time.Second, time.Millisecond)
+	cancel()
+	for range polls {
+		<-done
+	}
+	// One prober per poll would have sent a whole round of 20 probes at the
+	// first tick already.
+	assert.Less(t, c.Node(0).Requests(http.MethodHead), int64(polls))
+}

@@ -75,6 +75,7 @@ type Transport struct {
 	userAgent []string
 	// tracesConns: the base round tripper reports GotConn (see call.neverSent).
 	tracesConns bool
+	polls       pollGuards // liveness of the endpoints long polls wait on
 	hedges      hedgeBudget
 
 	// Counters for tests and diagnostics.
