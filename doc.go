@@ -8,7 +8,7 @@
 //
 //	_, err := client.Set(ctx, "/config/db", "postgres://...", deimos.WithTTL(time.Minute))
 //	resp, err := client.Get(ctx, "/config/db")
-//	fmt.Println(resp.Node.Value)
+//	dsn := resp.Node.Value
 //
 // The facade only composes the sub-packages: kv holds the operations, their
 // options and errors (client.KV() exposes all of them), and the names here

@@ -16,7 +16,7 @@
 //		return err
 //	}
 //	for ev := range s.Events() {
-//		log.Printf("%s %s = %q", ev.Action, ev.Node.Key, ev.Node.Value)
+//		reload(ev.Node.Key, ev.Node.Value) // ev.Action says what happened
 //	}
 //	return s.Err() // nil when ctx ended
 package watch
