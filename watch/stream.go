@@ -180,11 +180,17 @@ func (s *Stream) run(ctx context.Context) {
 				continue
 			}
 		default:
-			b.Reset()
-			if !s.deliver(ctx, resp) {
+			progressed, ok := s.deliver(ctx, resp)
+			if !ok {
 				return
 			}
-			continue
+			if progressed {
+				b.Reset()
+				continue
+			}
+			// An answer that does not move the stream forward (an event at
+			// or below the last index) can only come from a misbehaving
+			// node; back off like after a failure instead of spinning.
 		}
 		if !wait.Sleep(ctx, b.NextBackOff()) {
 			return
@@ -196,25 +202,24 @@ func (s *Stream) run(ctx context.Context) {
 // full (so a slow consumer slows the polling instead of growing memory). An
 // event at or below the last delivered index is a duplicate and is dropped; a
 // hidden key leaked from history advances the index but is not delivered.
-func (s *Stream) deliver(ctx context.Context, resp *kv.Response) bool {
-	if resp.Node == nil {
-		return true
+// progressed says whether the stream's index moved; ok is false when ctx
+// ended first.
+func (s *Stream) deliver(ctx context.Context, resp *kv.Response) (progressed, ok bool) {
+	if resp.Node == nil || resp.Node.ModifiedIndex <= s.last.Load() {
+		return false, true
 	}
 	idx := resp.Node.ModifiedIndex
-	if idx <= s.last.Load() {
-		return true
-	}
-	ev := Event{Action: resp.Action, Node: resp.Node, PrevNode: resp.PrevNode}
 	if hiddenBelow(s.key, resp.Node.Key) {
 		s.last.Store(idx)
-		return true
+		return true, true
 	}
+	ev := Event{Action: resp.Action, Node: resp.Node, PrevNode: resp.PrevNode}
 	select {
 	case s.events <- ev:
 		s.last.Store(idx)
-		return true
+		return true, true
 	case <-ctx.Done():
-		return false
+		return false, false
 	}
 }
 
