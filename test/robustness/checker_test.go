@@ -208,3 +208,32 @@ func TestCheckLocks(t *testing.T) {
 	}
 	assert.NotEmpty(t, checkLocks(dup))
 }
+
+func TestCheckCapacity(t *testing.T) {
+	good := []hold{
+		{Holder: 0, Key: "/s/1", Enter: 0, Exit: 10, Held: true},
+		{Holder: 1, Key: "/s/2", Enter: 5, Exit: 20, Held: true},
+		{Holder: 2, Key: "/s/3", Enter: 10, Exit: 30, Held: true},  // enters as holder 0 leaves
+		{Holder: 3, Key: "/s/4", Enter: 12, Exit: 18, Held: false}, // knew its session was lost
+	}
+	assert.Empty(t, checkCapacity("semaphore", good, 2))
+
+	three := []hold{
+		{Holder: 0, Key: "/s/1", Enter: 0, Exit: 30, Held: true},
+		{Holder: 1, Key: "/s/2", Enter: 5, Exit: 20, Held: true},
+		{Holder: 2, Key: "/s/3", Enter: 15, Exit: 40, Held: true},
+	}
+	vs := checkCapacity("semaphore", three, 2)
+	require.Len(t, vs, 1)
+	assert.Equal(t, "semaphore", vs[0].Check)
+	assert.Len(t, vs[0].Evidence, 3, "the evidence names every holder open at that instant")
+	assert.Empty(t, checkCapacity("semaphore", three, 3))
+
+	leaders := []hold{
+		{Holder: 0, Key: "/e/1", Enter: 0, Exit: 30, Held: true},
+		{Holder: 1, Key: "/e/2", Enter: 29, Exit: 40, Held: true},
+	}
+	assert.NotEmpty(t, checkCapacity("election", leaders, 1))
+	leaders[0].Held = false // the first leader found out it had lost
+	assert.Empty(t, checkCapacity("election", leaders, 1))
+}

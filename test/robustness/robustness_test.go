@@ -27,7 +27,10 @@ type runConfig struct {
 	clients        int    // key-value clients; every other one is pinned to one node
 	watchers       int
 	lockers        int           // contenders for one mutex
-	lockTTL        time.Duration // their session TTL
+	lockTTL        time.Duration // their session TTL (also of semaphore holders and candidates)
+	semHolders     int           // contenders for one semaphore
+	permits        int           // its permits
+	candidates     int           // candidates of one election (plus one observer)
 	keys           int           // keys per epoch
 	think          time.Duration // mean pause of a client between operations
 	epoch          time.Duration // how often the key set changes
@@ -48,6 +51,9 @@ func loadConfig(t *testing.T) runConfig {
 		watchers:       3,
 		lockers:        3,
 		lockTTL:        2 * time.Second,
+		semHolders:     4,
+		permits:        2,
+		candidates:     3,
 		keys:           4,
 		think:          5 * time.Millisecond,
 		epoch:          3 * time.Second,
@@ -95,10 +101,12 @@ type runResult struct {
 	kv         kvCheckStats
 	watch      watchCheckStats
 	locks      lockStats
+	sem        semStats
 	faults     map[string]int
 	byKind     map[opKind]int
 	violations []violation
 	finalIndex uint64
+	cfg        runConfig
 }
 
 func (r runResult) summary() string {
@@ -109,9 +117,10 @@ func (r runResult) summary() string {
 		total += v
 	}
 	sort.Strings(fs)
-	return fmt.Sprintf("ROBUSTNESS SUMMARY: operations=%d checked-by-porcupine=%d keys=%d unknown-outcomes=%d not-applied=%d rejected=%d | faults=%d (%s) | lock attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | watch segments=%d events=%d compared-with-server=%d restarts=%d | final index %d | violations=%d",
+	return fmt.Sprintf("ROBUSTNESS SUMMARY: operations=%d checked-by-porcupine=%d keys=%d unknown-outcomes=%d not-applied=%d rejected=%d | faults=%d (%s) | lock attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | semaphore permits=%d attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | watch segments=%d events=%d compared-with-server=%d restarts=%d | final index %d | violations=%d",
 		r.kv.Ops, r.kv.Checked, r.kv.Keys, r.kv.Unknown, r.kv.NotApplied, r.kv.Rejected,
 		total, strings.Join(fs, " "), r.locks.Attempts, r.locks.Grants, r.locks.Lost, r.locks.SessionsLost,
+		r.cfg.permits, r.sem.Attempts, r.sem.Grants, r.sem.Lost, r.sem.SessionsLost,
 		r.watch.Segments, r.watch.Events, r.watch.Compared, r.watch.Restarts,
 		r.finalIndex, len(r.violations))
 }
@@ -182,6 +191,16 @@ func run(t *testing.T, cfg runConfig) runResult {
 		twg.Add(1)
 		go func() { defer twg.Done(); l.run(trafficCtx) }()
 	}
+	var semHolders []*semHolder
+	for i := 0; i < cfg.semHolders; i++ {
+		h := &semHolder{
+			id: i, client: newClient(endpointsOf(i)...), prefix: cfg.prefix + "/sem", permits: cfg.permits, ttl: cfg.lockTTL,
+			rng: rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())), rec: rec,
+		}
+		semHolders = append(semHolders, h)
+		twg.Add(1)
+		go func() { defer twg.Done(); h.run(trafficCtx) }()
+	}
 	nemRng := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
 	nemDone := make(chan struct{})
 	go func() { defer close(nemDone); tg.nemesis.run(trafficCtx, nemRng) }()
@@ -208,7 +227,7 @@ func run(t *testing.T, cfg runConfig) runResult {
 	wwg.Wait()
 
 	ops := rec.history()
-	result := runResult{faults: tg.nemesis.counts(), byKind: map[opKind]int{}, finalIndex: until()}
+	result := runResult{faults: tg.nemesis.counts(), byKind: map[opKind]int{}, finalIndex: until(), cfg: cfg}
 	for _, o := range ops {
 		result.byKind[o.Kind]++
 	}
@@ -225,6 +244,19 @@ func run(t *testing.T, cfg runConfig) runResult {
 	result.violations = append(result.violations, checkLocks(sections)...)
 	if cfg.lockers > 0 && result.locks.Grants == 0 {
 		result.violations = append(result.violations, violation{Check: "lock", Detail: "no lock was ever granted"})
+	}
+	var holds []hold
+	for _, h := range semHolders {
+		hs, st := h.result()
+		holds = append(holds, hs...)
+		result.sem.Attempts += st.Attempts
+		result.sem.Grants += st.Grants
+		result.sem.Lost += st.Lost
+		result.sem.SessionsLost += st.SessionsLost
+	}
+	result.violations = append(result.violations, checkCapacity("semaphore", holds, cfg.permits)...)
+	if cfg.semHolders > 0 && result.sem.Grants == 0 {
+		result.violations = append(result.violations, violation{Check: "semaphore", Detail: "no permit was ever granted"})
 	}
 
 	var segs []segment
