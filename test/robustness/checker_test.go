@@ -6,10 +6,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/marsevilspirit/deimos-client/concurrency"
 	"github.com/marsevilspirit/deimos-client/kv"
 )
 
@@ -236,4 +238,80 @@ func TestCheckCapacity(t *testing.T) {
 	assert.NotEmpty(t, checkCapacity("election", leaders, 1))
 	leaders[0].Held = false // the first leader found out it had lost
 	assert.Empty(t, checkCapacity("election", leaders, 1))
+}
+
+func leadership(at int64, index uint64, key string, created uint64, owner, value string) change {
+	return change{At: at, L: concurrency.Leadership{Index: index,
+		Leader: &concurrency.Entry{Key: key, CreatedIndex: created, Owner: owner, Value: value}}}
+}
+
+func TestCheckObserver(t *testing.T) {
+	long := int64(2 * time.Second)
+	terms := []term{
+		{hold: hold{Holder: 0, Key: "/e/10", Enter: 0, Exit: long, Held: true}, Values: []string{"a", "a-p"}, Normal: true},
+		{hold: hold{Holder: 1, Key: "/e/12", Enter: long + 1, Exit: long + 100, Held: true}, Values: []string{"b", "b-p"}, Normal: true},
+		{hold: hold{Holder: 2, Key: "/e/14", Enter: long + 200, Exit: 2 * long, Held: true}, Values: []string{"c", "c-p"}, Normal: true},
+	}
+	good := []change{
+		{At: 0, L: concurrency.Leadership{Index: 5}},
+		leadership(1, 10, "/e/10", 10, "candidate-0", "a"),
+		leadership(2, 11, "/e/10", 10, "candidate-0", "a-p"),
+		// The short term of /e/12 was missed: allowed.
+		leadership(long+300, 15, "/e/14", 14, "candidate-2", "c"),
+		{At: 2*long + 10, L: concurrency.Leadership{Index: 20}},
+	}
+	required, vs := checkObserver(good, terms, 0, 3*long)
+	assert.Empty(t, vs)
+	assert.Equal(t, 2, required)
+
+	// Each bad history breaks one promise of Observe, named by the violation it gives.
+	cases := map[string][]change{
+		"was never reported": {
+			leadership(1, 10, "/e/10", 10, "candidate-0", "a"),
+			{At: 2*long + 10, L: concurrency.Leadership{Index: 20}},
+		},
+		"states out of index order": {
+			leadership(1, 10, "/e/10", 10, "candidate-0", "a"),
+			leadership(long+300, 15, "/e/14", 14, "candidate-2", "c"),
+			leadership(long+301, 14, "/e/14", 14, "candidate-2", "c-p"),
+		},
+		"a replaced leader came back": {
+			leadership(1, 10, "/e/10", 10, "candidate-0", "a"),
+			leadership(long+300, 15, "/e/14", 14, "candidate-2", "c"),
+			leadership(long+301, 16, "/e/10", 10, "candidate-0", "a-p"),
+		},
+		"creation indexes did not increase": {
+			leadership(1, 10, "/e/10", 10, "candidate-0", "a"),
+			leadership(2, 11, "/e/9", 9, "x", "x"),
+			leadership(long+300, 15, "/e/14", 14, "candidate-2", "c"),
+		},
+		"a value its candidate never set": {
+			leadership(1, 10, "/e/10", 10, "candidate-0", "b"),
+			leadership(long+300, 15, "/e/14", 14, "candidate-2", "c"),
+		},
+		"another candidate's owner": {
+			leadership(1, 10, "/e/10", 10, "candidate-1", "a"),
+			leadership(long+300, 15, "/e/14", 14, "candidate-2", "c"),
+		},
+	}
+	for name, changes := range cases {
+		_, vs := checkObserver(changes, terms, 0, 3*long)
+		var details []string
+		for _, v := range vs {
+			assert.Equal(t, "election-observer", v.Check, name)
+			details = append(details, v.Detail)
+		}
+		assert.Contains(t, strings.Join(details, "\n"), name)
+	}
+
+	// A long term outside the observed window, or not ended by a resignation, is not
+	// required.
+	skipped := []change{leadership(long+300, 15, "/e/14", 14, "candidate-2", "c")}
+	required, vs = checkObserver(skipped, terms, 1, 3*long)
+	assert.Empty(t, vs)
+	assert.Equal(t, 1, required)
+	orphaned := append([]term(nil), terms...)
+	orphaned[0].Normal, orphaned[0].Orphaned = false, true
+	_, vs = checkObserver(skipped, orphaned, 0, 3*long)
+	assert.Empty(t, vs)
 }

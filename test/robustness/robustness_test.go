@@ -98,15 +98,18 @@ func TestRobustness(t *testing.T) {
 
 // runResult is what a run found.
 type runResult struct {
-	kv         kvCheckStats
-	watch      watchCheckStats
-	locks      lockStats
-	sem        semStats
-	faults     map[string]int
-	byKind     map[opKind]int
-	violations []violation
-	finalIndex uint64
-	cfg        runConfig
+	kv            kvCheckStats
+	watch         watchCheckStats
+	locks         lockStats
+	sem           semStats
+	elect         electStats
+	observed      int // states the election observer received
+	requiredTerms int // long leaderships the observer had to report
+	faults        map[string]int
+	byKind        map[opKind]int
+	violations    []violation
+	finalIndex    uint64
+	cfg           runConfig
 }
 
 func (r runResult) summary() string {
@@ -117,10 +120,11 @@ func (r runResult) summary() string {
 		total += v
 	}
 	sort.Strings(fs)
-	return fmt.Sprintf("ROBUSTNESS SUMMARY: operations=%d checked-by-porcupine=%d keys=%d unknown-outcomes=%d not-applied=%d rejected=%d | faults=%d (%s) | lock attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | semaphore permits=%d attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | watch segments=%d events=%d compared-with-server=%d restarts=%d | final index %d | violations=%d",
+	return fmt.Sprintf("ROBUSTNESS SUMMARY: operations=%d checked-by-porcupine=%d keys=%d unknown-outcomes=%d not-applied=%d rejected=%d | faults=%d (%s) | lock attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | semaphore permits=%d attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | election campaigns=%d terms=%d proclaimed=%d lost-while-leading=%d orphaned=%d sessions-lost=%d observer-changes=%d long-terms-required=%d | watch segments=%d events=%d compared-with-server=%d restarts=%d | final index %d | violations=%d",
 		r.kv.Ops, r.kv.Checked, r.kv.Keys, r.kv.Unknown, r.kv.NotApplied, r.kv.Rejected,
 		total, strings.Join(fs, " "), r.locks.Attempts, r.locks.Grants, r.locks.Lost, r.locks.SessionsLost,
 		r.cfg.permits, r.sem.Attempts, r.sem.Grants, r.sem.Lost, r.sem.SessionsLost,
+		r.elect.Campaigns, r.elect.Terms, r.elect.Proclaimed, r.elect.Lost, r.elect.Orphaned, r.elect.SessionsLost, r.observed, r.requiredTerms,
 		r.watch.Segments, r.watch.Events, r.watch.Compared, r.watch.Restarts,
 		r.finalIndex, len(r.violations))
 }
@@ -201,6 +205,23 @@ func run(t *testing.T, cfg runConfig) runResult {
 		twg.Add(1)
 		go func() { defer twg.Done(); h.run(trafficCtx) }()
 	}
+	// The observer starts before the candidates and stops once it has reported the
+	// final sentinel leader, so it covers every term.
+	obsCtx, stopObserver := context.WithCancel(context.Background())
+	defer stopObserver()
+	observer := &electionObserver{client: newClient(tg.endpoints...), prefix: cfg.prefix + "/election", rec: rec}
+	obsDone := make(chan struct{})
+	go func() { defer close(obsDone); observer.run(obsCtx) }()
+	var candidates []*candidate
+	for i := 0; i < cfg.candidates; i++ {
+		c := &candidate{
+			id: i, client: newClient(endpointsOf(i + 1)...), prefix: cfg.prefix + "/election", ttl: cfg.lockTTL,
+			rng: rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())), rec: rec,
+		}
+		candidates = append(candidates, c)
+		twg.Add(1)
+		go func() { defer twg.Done(); c.run(trafficCtx) }()
+	}
 	nemRng := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
 	nemDone := make(chan struct{})
 	go func() { defer close(nemDone); tg.nemesis.run(trafficCtx, nemRng) }()
@@ -225,6 +246,12 @@ func run(t *testing.T, cfg runConfig) runResult {
 	}
 	close(stop)
 	wwg.Wait()
+	var sentinelErr error
+	if cfg.candidates > 0 {
+		sentinelErr = sentinel(closer, cfg, observer)
+	}
+	stopObserver()
+	<-obsDone
 
 	ops := rec.history()
 	result := runResult{faults: tg.nemesis.counts(), byKind: map[opKind]int{}, finalIndex: until(), cfg: cfg}
@@ -257,6 +284,37 @@ func run(t *testing.T, cfg runConfig) runResult {
 	result.violations = append(result.violations, checkCapacity("semaphore", holds, cfg.permits)...)
 	if cfg.semHolders > 0 && result.sem.Grants == 0 {
 		result.violations = append(result.violations, violation{Check: "semaphore", Detail: "no permit was ever granted"})
+	}
+	var terms []term
+	var termHolds []hold
+	for _, c := range candidates {
+		ts, st := c.result()
+		terms = append(terms, ts...)
+		for _, tm := range ts {
+			termHolds = append(termHolds, tm.hold)
+		}
+		result.elect.Campaigns += st.Campaigns
+		result.elect.Terms += st.Terms
+		result.elect.Proclaimed += st.Proclaimed
+		result.elect.Lost += st.Lost
+		result.elect.Orphaned += st.Orphaned
+		result.elect.SessionsLost += st.SessionsLost
+	}
+	changes := observer.result()
+	result.observed = len(changes)
+	if cfg.candidates > 0 {
+		result.violations = append(result.violations, checkCapacity("election", termHolds, 1)...)
+		if result.elect.Terms == 0 {
+			result.violations = append(result.violations, violation{Check: "election", Detail: "nobody was ever elected"})
+		}
+		if sentinelErr != nil {
+			result.violations = append(result.violations, violation{Check: "election-observer", Detail: sentinelErr.Error()})
+		} else if len(changes) > 0 {
+			// Every term ended before the sentinel, which the observer reported last.
+			required, vs := checkObserver(changes, terms, changes[0].At, changes[len(changes)-1].At)
+			result.requiredTerms = required
+			result.violations = append(result.violations, vs...)
+		}
 	}
 
 	var segs []segment
