@@ -8,6 +8,11 @@
 //     SDK reports respect real time;
 //   - every watch stream is ordered, free of duplicates, and equal to the server's event
 //     history for its prefix over the range it covered;
+//   - mutex critical sections never overlap and their fencing tokens increase,
+//     a two-permit semaphore never has more than two holders, an election never has
+//     two leaders at once (counting only holders that still held when they left),
+//     and an Observe follower delivers leaders in order, never brings a replaced
+//     leader back, and reports every leadership longer than a second;
 //   - no goroutine outlives a run.
 //
 // The package also holds hostile-server tests (slowloris, endless headers and bodies,
