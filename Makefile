@@ -53,8 +53,8 @@ cover:
 tidy:
 	$(GO) mod tidy
 
-## robustness: the long robustness run (traffic + faults + linearizability, watch and
-## lock checks) for ROBUSTNESS_DURATION; `make test` already runs a 12 s one.
+## robustness: the long robustness run (traffic + faults + linearizability, watch,
+## lock, semaphore and election checks) for ROBUSTNESS_DURATION; `make test` runs a 12 s one.
 ROBUSTNESS_DURATION ?= 5m
 ROBUSTNESS_TIMEOUT  ?= 60m
 .PHONY: robustness fuzz
