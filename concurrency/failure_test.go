@@ -3,6 +3,7 @@ package concurrency_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -178,4 +179,44 @@ func TestMutex_ClosedClientDoesNotSpin(t *testing.T) {
 	}
 	sent := doer.n.Load() - before
 	require.Less(t, sent, int64(50), "the holder's watch of its entry retries in a loop without backing off")
+}
+
+// A blip shorter than the TTL (every refresh in it fails: the cluster lost
+// its quorum) is retried, not reported: the holder keeps its lock (unlike
+// Consul's lock, which gives up on the first failed check, #830).
+func TestMutex_TransientOutageShorterThanTTLIsNotALoss(t *testing.T) {
+	c := deimostest.NewCluster(t, 3, deimostest.WithServerTimeout(200*time.Millisecond))
+	client := newClient(t, c, 0)
+	ctx := t.Context()
+
+	s := newSession(t, client, 4*time.Second) // refreshes every ~1.3 s
+	m := concurrency.NewMutex(s, "/locks/blip")
+	require.NoError(t, m.Lock(ctx))
+	before, err := client.KV().Get(ctx, m.Key())
+	require.NoError(t, err)
+
+	c.LoseQuorum()
+	puts := c.Requests(http.MethodPut)
+	// Outlast one failed refresh: a second attempt means the first one's
+	// failure (a 500 after the server timeout) was handled.
+	require.Eventually(t, func() bool { return c.Requests(http.MethodPut) >= puts+2 }, 5*time.Second, 5*time.Millisecond)
+	select {
+	case <-m.Lost():
+		t.Fatal("a failed refresh within the TTL was reported as a loss")
+	default:
+	}
+	c.RestoreQuorum()
+
+	// The next refresh succeeds: the entry's modifiedIndex moves on.
+	require.Eventually(t, func() bool {
+		now, err := client.KV().Get(ctx, m.Key())
+		return err == nil && now.Node.ModifiedIndex > before.Node.ModifiedIndex
+	}, 5*time.Second, 20*time.Millisecond)
+	select {
+	case <-m.Lost():
+		t.Fatal("lost after the outage ended")
+	default:
+	}
+	require.True(t, m.IsOwner())
+	require.NoError(t, m.Unlock(ctx))
 }
