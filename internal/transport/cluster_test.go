@@ -295,10 +295,12 @@ func TestCluster_SteadyWorkloadDoesNotDialPerRequest(t *testing.T) {
 		t.Logf("2400 reads: %d hedges, %d won by the hedge, %d hedges cut, %d dials", sent, lost, cut, extra)
 		// Only a primary cut because its hedge answered first, or a losing
 		// hedge cut after its grace period (a loaded machine), costs a
-		// connection. A hedge may also need one more connection to its
-		// endpoint (it raises the concurrency the pool grew to), and the
-		// hedge budget keeps hedges to about a tenth of the reads.
-		assert.LessOrEqual(t, extra, sent+lost+cut+3)
+		// connection. Besides, the pools may still grow: power-of-two
+		// picking can put more of the 16 concurrent reads on one endpoint
+		// than the warm-up did, so up to 16 connections may be new. A dial
+		// per request would be 2400. The hedge budget keeps hedges to about
+		// a tenth of the reads.
+		assert.LessOrEqual(t, extra, sent+lost+cut+16)
 		assert.LessOrEqual(t, sent, int64(2400/10+hedgeBurst/hedgeCost))
 	})
 }
