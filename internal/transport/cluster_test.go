@@ -278,7 +278,9 @@ func TestCluster_SteadyWorkloadDoesNotDialPerRequest(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			parallel(tr)
 		}
-		assert.LessOrEqual(t, dials.Load()-warm, int64(6), "parallel: 2400 requests reuse the pool")
+		// The pools may still grow to the 16 concurrent requests (power-of-two
+		// picking varies per endpoint); a dial per request would be 2400.
+		assert.LessOrEqual(t, dials.Load()-warm, int64(16), "parallel: 2400 requests reuse the pool")
 	})
 	t.Run("with hedging only hung losers cost a connection", func(t *testing.T) {
 		var dials atomic.Int64
