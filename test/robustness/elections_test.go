@@ -51,28 +51,11 @@ type candidate struct {
 }
 
 func (c *candidate) run(ctx context.Context) {
-	var s *concurrency.Session
-	defer func() {
-		if s != nil {
-			_ = s.Close()
+	contend(ctx, c.client, c.ttl, c.rng, 50*time.Millisecond, func() {
+		if !c.orphanedLast() { // a session abandoned on purpose is not a loss
+			c.count(func(st *electStats) { st.SessionsLost++ })
 		}
-	}()
-	for ctx.Err() == nil {
-		if s == nil || isDone(s.Done()) {
-			if s != nil {
-				if !c.orphanedLast() {
-					c.count(func(st *electStats) { st.SessionsLost++ })
-				}
-				_ = s.Close()
-			}
-			var err error
-			if s, err = concurrency.NewSession(c.client, concurrency.WithTTL(c.ttl)); err != nil {
-				return
-			}
-		}
-		c.once(ctx, s)
-		wait.Sleep(ctx, time.Duration(c.rng.Int64N(int64(50*time.Millisecond))))
-	}
+	}, c.once)
 }
 
 func (c *candidate) count(f func(*electStats)) {

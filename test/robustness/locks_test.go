@@ -70,6 +70,15 @@ type locker struct {
 }
 
 func (l *locker) run(ctx context.Context) {
+	contend(ctx, l.client, l.ttl, l.rng, 20*time.Millisecond,
+		func() { l.count(func(st *lockStats) { st.SessionsLost++ }) }, l.once)
+}
+
+// contend runs once in rounds until ctx ends, each with a live session:
+// a lost session is closed, reported to lost and replaced. Rounds are apart
+// by a random pause of up to maxPause.
+func contend(ctx context.Context, client concurrency.Client, ttl time.Duration, rng *rand.Rand, maxPause time.Duration,
+	lost func(), once func(context.Context, *concurrency.Session)) {
 	var s *concurrency.Session
 	defer func() {
 		if s != nil {
@@ -80,15 +89,15 @@ func (l *locker) run(ctx context.Context) {
 		if s == nil || isDone(s.Done()) {
 			if s != nil {
 				_ = s.Close()
-				l.count(func(st *lockStats) { st.SessionsLost++ })
+				lost()
 			}
 			var err error
-			if s, err = concurrency.NewSession(l.client, concurrency.WithTTL(l.ttl)); err != nil {
+			if s, err = concurrency.NewSession(client, concurrency.WithTTL(ttl)); err != nil {
 				return
 			}
 		}
-		l.once(ctx, s)
-		wait.Sleep(ctx, time.Duration(l.rng.Int64N(int64(20*time.Millisecond))))
+		once(ctx, s)
+		wait.Sleep(ctx, time.Duration(rng.Int64N(int64(maxPause))))
 	}
 }
 

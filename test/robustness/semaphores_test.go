@@ -97,26 +97,8 @@ type semHolder struct {
 }
 
 func (h *semHolder) run(ctx context.Context) {
-	var s *concurrency.Session
-	defer func() {
-		if s != nil {
-			_ = s.Close()
-		}
-	}()
-	for ctx.Err() == nil {
-		if s == nil || isDone(s.Done()) {
-			if s != nil {
-				_ = s.Close()
-				h.count(func(st *semStats) { st.SessionsLost++ })
-			}
-			var err error
-			if s, err = concurrency.NewSession(h.client, concurrency.WithTTL(h.ttl)); err != nil {
-				return
-			}
-		}
-		h.once(ctx, s)
-		wait.Sleep(ctx, time.Duration(h.rng.Int64N(int64(20*time.Millisecond))))
-	}
+	contend(ctx, h.client, h.ttl, h.rng, 20*time.Millisecond,
+		func() { h.count(func(st *semStats) { st.SessionsLost++ }) }, h.once)
 }
 
 func (h *semHolder) count(f func(*semStats)) {
