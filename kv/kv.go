@@ -295,7 +295,8 @@ func (k *KV) do(ctx context.Context, op, method, clean string, q url.Values, cla
 	return resp, err
 }
 
-// send is do that also reports the endpoint that answered.
+// send is do that also reports the endpoint that answered. A long poll the
+// server ended without an event gives a nil Response and a nil error.
 func (k *KV) send(ctx context.Context, op, method, clean string, q url.Values, class transport.Class) (*Response, string, error) {
 	req := &transport.Request{
 		Op:     op,
@@ -309,6 +310,9 @@ func (k *KV) send(ctx context.Context, op, method, clean string, q url.Values, c
 	meta, err := k.doer.Do(ctx, req, resp)
 	if err != nil {
 		return nil, "", err
+	}
+	if meta.Empty && class == transport.LongPoll {
+		return nil, meta.Endpoint, nil // the server ended the poll without an event
 	}
 	if meta.Empty || resp.Node == nil {
 		err := fmt.Errorf("kv: %s %s on %s: %w: no node in the answer", op, clean, meta.Endpoint, ErrMalformedResponse)

@@ -2,7 +2,6 @@ package kv
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,27 +28,7 @@ func (k *KV) WaitEvent(ctx context.Context, key string, waitIndex uint64, recurs
 		q["waitIndex"] = []string{strconv.FormatUint(waitIndex, 10)}
 	}
 	setBool(q, "recursive", recursive)
-	req := &transport.Request{
-		Op:     op,
-		Method: http.MethodGet,
-		Key:    clean,
-		Path:   KeyPath(clean),
-		Params: q,
-		Class:  transport.LongPoll,
-	}
-	resp := new(Response)
-	meta, err := k.doer.Do(ctx, req, resp)
-	if err != nil {
-		return nil, err
-	}
-	if meta.Empty {
-		return nil, nil
-	}
-	if resp.Node == nil {
-		return nil, fmt.Errorf("kv: %s %s on %s: %w: event without a node", op, clean, meta.Endpoint, ErrMalformedResponse)
-	}
-	resp.RaftIndex, resp.RaftTerm = meta.RaftIndex, meta.RaftTerm
-	return resp, nil
+	return k.do(ctx, op, http.MethodGet, clean, q, transport.LongPoll)
 }
 
 // KV returns k itself, so a *KV satisfies the small interfaces of the watch
