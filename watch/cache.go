@@ -235,7 +235,7 @@ func (c *Cache) run(ctx context.Context) {
 // relistUntilDone lists again after the history was cleared, retrying
 // transient failures with backoff until ctx ends.
 func (c *Cache) relistUntilDone(ctx context.Context) bool {
-	delay := c.cfg.minBackoff
+	b := c.cfg.newBackoff()
 	for {
 		err := c.relist(ctx, true)
 		if err == nil {
@@ -250,10 +250,9 @@ func (c *Cache) relistUntilDone(ctx context.Context) bool {
 			c.mu.Unlock()
 			return false
 		}
-		if !wait.Sleep(ctx, delay) {
+		if !wait.Sleep(ctx, b.NextBackOff()) {
 			return false
 		}
-		delay = min(2*delay, c.cfg.maxBackoff)
 	}
 }
 

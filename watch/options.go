@@ -3,6 +3,8 @@ package watch
 import (
 	"errors"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
 )
 
 // ErrInvalidOption is returned for an option value that cannot work, such as
@@ -86,4 +88,14 @@ func WithBufferSize(n int) Option { return optionFunc(func(c *config) { c.buffer
 // (default 50 ms to 2 s).
 func WithBackoff(min, max time.Duration) Option {
 	return optionFunc(func(c *config) { c.minBackoff, c.maxBackoff = min, max })
+}
+
+// newBackoff returns the exponential backoff, with jitter and no end, that
+// streams and caches wait by between failed attempts.
+func (c *config) newBackoff() *backoff.ExponentialBackOff {
+	return backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(c.minBackoff),
+		backoff.WithMaxInterval(c.maxBackoff),
+		backoff.WithMaxElapsedTime(0),
+	)
 }

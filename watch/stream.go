@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
-
 	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/kv"
 )
@@ -154,11 +152,7 @@ func (s *Stream) run(ctx context.Context) {
 	defer close(s.events)
 	defer s.cancel()
 
-	b := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(s.cfg.minBackoff),
-		backoff.WithMaxInterval(s.cfg.maxBackoff),
-		backoff.WithMaxElapsedTime(0),
-	)
+	b := s.cfg.newBackoff()
 	for {
 		began := time.Now()
 		resp, err := s.src.poll(ctx, s.key, s.last.Load()+1, s.cfg.recursive)
