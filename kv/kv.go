@@ -323,8 +323,19 @@ func (k *KV) send(ctx context.Context, op, method, clean string, q url.Values, c
 		}
 		return nil, "", err
 	}
-	resp.Index, resp.RaftIndex, resp.RaftTerm = meta.Index, meta.RaftIndex, meta.RaftTerm
+	resp.HeaderIndex, resp.RaftIndex, resp.RaftTerm = meta.Index, meta.RaftIndex, meta.RaftTerm
+	resp.Index = answerIndex(resp, class)
 	return resp, meta.Endpoint, nil
+}
+
+// answerIndex is the index a Response stands for: the header for reads, the
+// node's own index for writes (docs/protocol.md §6.4: a write's X-Deimos-Index
+// can name a later write).
+func answerIndex(resp *Response, class transport.Class) uint64 {
+	if class == transport.Unsafe {
+		return resp.Node.ModifiedIndex
+	}
+	return resp.HeaderIndex
 }
 
 func optionError(op, key string, err error) error {

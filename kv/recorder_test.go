@@ -16,6 +16,9 @@ type recorder struct {
 	reqs []transport.Request
 	body string
 	err  error
+	// header is the X-Deimos-Index of every answer; 0 means 7, the index of
+	// the default body.
+	header uint64
 }
 
 func (r *recorder) Do(_ context.Context, req *transport.Request, out any) (*transport.Response, error) {
@@ -26,7 +29,7 @@ func (r *recorder) Do(_ context.Context, req *transport.Request, out any) (*tran
 		cp.Params[k] = append([]string(nil), v...)
 	}
 	r.reqs = append(r.reqs, cp)
-	body, err := r.body, r.err
+	body, err, header := r.body, r.err, r.header
 	r.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -37,7 +40,10 @@ func (r *recorder) Do(_ context.Context, req *transport.Request, out any) (*tran
 	if err := json.Unmarshal([]byte(body), out); err != nil {
 		return nil, err
 	}
-	return &transport.Response{StatusCode: 200, Index: 7, RaftIndex: 70, RaftTerm: 2, Endpoint: "http://fake"}, nil
+	if header == 0 {
+		header = 7
+	}
+	return &transport.Response{StatusCode: 200, Index: header, RaftIndex: 70, RaftTerm: 2, Endpoint: "http://fake"}, nil
 }
 
 func (r *recorder) count() int {

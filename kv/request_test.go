@@ -228,3 +228,32 @@ func TestList_OfAFileIsNotDir(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, 104, se.Code)
 }
+
+// The server can answer a write with the X-Deimos-Index of a later write
+// (docs/protocol.md §6.2): the write's index is its node's.
+func TestResponse_WriteIndexIsTheNodes(t *testing.T) {
+	d := &recorder{header: 12}
+	k := kv.New(d)
+	writes := map[string]func() (*kv.Response, error){
+		"set":              func() (*kv.Response, error) { return k.Set(t.Context(), "/k", "v") },
+		"create":           func() (*kv.Response, error) { return k.Create(t.Context(), "/k", "v") },
+		"update":           func() (*kv.Response, error) { return k.Update(t.Context(), "/k", "v") },
+		"compareAndSwap":   func() (*kv.Response, error) { return k.CompareAndSwap(t.Context(), "/k", "v", kv.WithPrevIndex(3)) },
+		"delete":           func() (*kv.Response, error) { return k.Delete(t.Context(), "/k") },
+		"compareAndDelete": func() (*kv.Response, error) { return k.CompareAndDelete(t.Context(), "/k", kv.WithPrevValue("v")) },
+		"createInOrder":    func() (*kv.Response, error) { return k.CreateInOrder(t.Context(), "/q", "v") },
+		"mkdir":            func() (*kv.Response, error) { return k.Mkdir(t.Context(), "/d") },
+	}
+	for name, write := range writes {
+		t.Run(name, func(t *testing.T) {
+			resp, err := write()
+			require.NoError(t, err)
+			assert.Equal(t, uint64(7), resp.Index, "the node's modifiedIndex")
+			assert.Equal(t, uint64(12), resp.HeaderIndex, "the raw header stays reachable")
+		})
+	}
+	resp, err := k.Get(t.Context(), "/k")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(12), resp.Index, "a read keeps the header: the index it was applied at")
+	assert.Equal(t, uint64(12), resp.HeaderIndex)
+}

@@ -17,10 +17,17 @@ type Typed[T any] struct {
 
 // Entry is a decoded key.
 type Entry[T any] struct {
-	Key           string
-	Value         T
+	Key   string
+	Value T
+	// ModifiedIndex and CreatedIndex are the node's indexes.
 	ModifiedIndex uint64
 	CreatedIndex  uint64
+	// Index is the Response.Index of the answer the entry came from: for a
+	// read, the store index the read was applied at, so a watch resumes
+	// exactly from Index+1 (resuming from ModifiedIndex+1 fails with
+	// ErrEventIndexCleared on a key unchanged for 1000 events); for a write,
+	// the write's own index.
+	Index uint64
 	// Expiration is nil for permanent keys.
 	Expiration *time.Time
 }
@@ -179,7 +186,7 @@ func (t *Typed[T]) entry(op string, n *Node, index uint64) (Entry[T], error) {
 	if err != nil {
 		return Entry[T]{}, err
 	}
-	return Entry[T]{Key: n.Key, Value: v, ModifiedIndex: n.ModifiedIndex, CreatedIndex: n.CreatedIndex, Expiration: n.Expiration}, nil
+	return Entry[T]{Key: n.Key, Value: v, ModifiedIndex: n.ModifiedIndex, CreatedIndex: n.CreatedIndex, Index: index, Expiration: n.Expiration}, nil
 }
 
 func (t *Typed[T]) decode(key, s string) (T, error) {

@@ -139,3 +139,32 @@ func TestTyped_StringCodecStoresRawValues(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `plain "text"`, raw.Node.Value)
 }
+
+// A watch resumes from the index of the read, not from the key's
+// ModifiedIndex, which can be older than the history the server keeps.
+func TestTyped_EntriesCarryTheIndexOfTheirAnswer(t *testing.T) {
+	k, c := newCluster(t)
+	ctx := t.Context()
+	cfgs := kv.NewTyped[config](k, nil)
+
+	resp, err := cfgs.Set(ctx, "/idx/a", config{Port: 1})
+	require.NoError(t, err)
+	_, err = k.Set(ctx, "/elsewhere", "x")
+	require.NoError(t, err)
+
+	got, err := cfgs.Get(ctx, "/idx/a")
+	require.NoError(t, err)
+	assert.Equal(t, resp.Node.ModifiedIndex, got.ModifiedIndex)
+	assert.Equal(t, c.Index(), got.Index, "the store index the read was applied at")
+	assert.Greater(t, got.Index, got.ModifiedIndex)
+
+	all, err := cfgs.List(ctx, "/idx")
+	require.NoError(t, err)
+	for _, e := range all {
+		assert.Equal(t, c.Index(), e.Index)
+	}
+
+	updated, err := cfgs.Update(ctx, "/idx/a", func(v config) (config, error) { v.Port++; return v, nil })
+	require.NoError(t, err)
+	assert.Equal(t, updated.ModifiedIndex, updated.Index, "a write's entry carries the write's own index")
+}

@@ -53,9 +53,21 @@ type Response struct {
 	Node *Node `json:"node"`
 	// PrevNode is the node before the operation, when there was one.
 	PrevNode *Node `json:"prevNode,omitempty"`
-	// Index is X-Deimos-Index: for writes the index of this write, for reads the
-	// store index when the read was applied. Zero on watch events.
+	// Index is the store index this answer stands for.
+	//   - For a read (Get, List) it is the X-Deimos-Index header: the store index
+	//     at which the read was applied, usually above Node.ModifiedIndex. A
+	//     list-then-watch resumes exactly from Index+1.
+	//   - For a write (Set, Create, Update, CompareAndSwap, Delete,
+	//     CompareAndDelete, CreateInOrder, Mkdir) it is the write's own index,
+	//     Node.ModifiedIndex. The header is not used: the server can send a later
+	//     index there (docs/protocol.md §6.2, §6.4), which would make a watch
+	//     from Index+1 skip events or a wait for Index wait for an unrelated
+	//     write. The header stays in HeaderIndex.
+	//   - Zero on watch events, which carry no header (see Event.Index).
 	Index uint64 `json:"-"`
+	// HeaderIndex is the raw X-Deimos-Index header of the answer, for
+	// diagnostics: equal to Index for reads, and sometimes above it for writes.
+	HeaderIndex uint64 `json:"-"`
 	// RaftIndex and RaftTerm are diagnostics of the answering node.
 	RaftIndex uint64 `json:"-"`
 	RaftTerm  uint64 `json:"-"`

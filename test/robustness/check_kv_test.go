@@ -138,7 +138,8 @@ func visualize(info porcupine.LinearizationInfo, dir, key string) string {
 }
 
 // checkIndexes checks what the store indexes reported by the SDK must satisfy under
-// linearizability: every successful write has its own index; a write that completed
+// linearizability: every successful write has its own index, which the SDK
+// reports as Response.Index; a write that completed
 // before another write was invoked has a smaller index; a read invoked after a write
 // completed was applied at that write's index or later; and a read that returned a
 // value reports the modifiedIndex of the write that stored it.
@@ -157,8 +158,11 @@ func checkIndexes(ops []kvOp) []violation {
 	seen := map[uint64]kvOp{}
 	for _, w := range writes {
 		if w.Index == 0 {
-			vs = append(vs, violation{Check: "indexes", Detail: "successful write without X-Deimos-Index", Evidence: []string{w.String()}})
+			vs = append(vs, violation{Check: "indexes", Detail: "successful write without an index", Evidence: []string{w.String()}})
 			continue
+		}
+		if w.SDKIndex != w.Index {
+			vs = append(vs, violation{Check: "indexes", Detail: "Response.Index of a write is not its node's modifiedIndex", Evidence: []string{w.String(), fmt.Sprintf("Response.Index=%d", w.SDKIndex)}})
 		}
 		if prev, dup := seen[w.Index]; dup {
 			vs = append(vs, violation{Check: "indexes", Detail: "two writes report the same index", Evidence: []string{prev.String(), w.String()}})

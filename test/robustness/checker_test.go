@@ -24,7 +24,7 @@ func op(id, client int, kind opKind, call, ret int64, r result) kvOp {
 
 func set(id, client int, v string, call, ret int64, r result, idx uint64) kvOp {
 	o := op(id, client, opSet, call, ret, r)
-	o.Value, o.Index = v, idx
+	o.Value, o.Index, o.SDKIndex = v, idx, idx
 	return o
 }
 
@@ -118,6 +118,10 @@ func TestCheckIndexesFindsBackwardIndex(t *testing.T) {
 
 	dup := []kvOp{set(0, 0, "a", 0, 10, resOK, 5), set(1, 1, "b", 5, 15, resOK, 5)}
 	assert.NotEmpty(t, checkIndexes(dup), "two writes with one index")
+
+	header := []kvOp{set(0, 0, "a", 0, 10, resOK, 5)}
+	header[0].SDKIndex = 9 // the SDK passed on a later X-Deimos-Index
+	require.Len(t, checkIndexes(header), 1, "a write whose Response.Index is not its node's")
 }
 
 func TestCheckWatches(t *testing.T) {

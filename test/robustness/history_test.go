@@ -72,11 +72,14 @@ type kvOp struct {
 	Code   int    // server error code when Result is resFailed
 	Found  bool   // get: the key existed
 	Got    string // get: the value read
-	// Index is X-Deimos-Index of a successful answer: the index of a write, or the
-	// store index a read was applied at. ModIndex is the modifiedIndex of the node a
-	// get returned.
+	// Index is the index of a successful answer: for a write its node's
+	// modifiedIndex (a write's X-Deimos-Index can name a later write,
+	// docs/protocol.md §6.4), for a read the store index it was applied at.
+	// ModIndex is the modifiedIndex of the node a get returned. SDKIndex is what
+	// the SDK reported as Response.Index, which must equal Index.
 	Index    uint64
 	ModIndex uint64
+	SDKIndex uint64
 	Err      string // the error, clipped
 }
 
@@ -114,9 +117,12 @@ func classify(op *kvOp, resp *kv.Response, err error) {
 	if err == nil {
 		op.Result = resOK
 		if resp != nil {
-			op.Index = resp.Index
-			if op.Kind == opGet && resp.Node != nil {
+			op.Index, op.SDKIndex = resp.Index, resp.Index
+			switch {
+			case op.Kind == opGet && resp.Node != nil:
 				op.Found, op.Got, op.ModIndex = true, resp.Node.Value, resp.Node.ModifiedIndex
+			case op.Kind != opGet && resp.Node != nil:
+				op.Index = resp.Node.ModifiedIndex
 			}
 		}
 		return
