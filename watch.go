@@ -19,39 +19,79 @@ func WithAfterIndex(i uint64) watch.AfterIndexOption { return watch.WithAfterInd
 // protocol's waitIndex).
 func WithWaitIndex(i uint64) watch.AfterIndexOption { return watch.WithWaitIndex(i) }
 
+// WatchResponse is one value of the channel Watch returns: a change of the
+// watched key (the embedded watch.Event: Action, Node, PrevNode, Index), or,
+// as the channel's last value, why the watch could not go on (Err). Check Err
+// before using the event: the value that carries an error has no Node.
+type WatchResponse struct {
+	watch.Event
+	err error
+}
+
+// String formats the change, e.g. `set {Key:/a Value:"1" ...}`, or the
+// reason the watch ended.
+func (r WatchResponse) String() string {
+	if r.err != nil {
+		return "watch ended: " + r.err.Error()
+	}
+	return r.Action + " " + r.Node.String()
+}
+
+// Err returns why the watch ended, or nil for a value that carries a change.
+// It matches ErrEventIndexCleared when the events the watch needed left the
+// server's history (read again, then watch from the read's Index), or the
+// error of an invalid key or option, or of the first read.
+func (r WatchResponse) Err() error { return r.err }
+
 // Watch reports the changes of key (with WithRecursive, of everything below
 // it too) on the returned channel, in order, without loss or repetition
-// across node failures and reconnects, until ctx ends. Each value is the
-// event as a Response (Action, Node, PrevNode).
+// across node failures and reconnects, until ctx ends; then the channel is
+// closed.
 //
-// The channel is also closed when the watch cannot go on: an invalid key, a
-// failed first read, or events that left the server's history (see
-// watch.Stream and ErrEventIndexCleared). Use WatchStream to learn why; the
-// reason is logged when the client has a logger.
-func (c *Client) Watch(ctx context.Context, key string, opts ...WatchOption) <-chan *Response {
-	out := make(chan *Response)
+// A watch that cannot go on (an invalid key, a failed first read, events that
+// left the server's history) never ends silently: its last value carries the
+// reason in Err, and the channel is closed after it. The end of ctx closes
+// the channel without such a value.
+//
+//	for resp := range client.Watch(ctx, "/config", deimos.WithRecursive()) {
+//		if err := resp.Err(); err != nil {
+//			return err // e.g. ErrEventIndexCleared: read again, then watch
+//		}
+//		apply(resp.Node)
+//	}
+func (c *Client) Watch(ctx context.Context, key string, opts ...WatchOption) <-chan WatchResponse {
+	out := make(chan WatchResponse, 1)
 	s, err := c.WatchStream(ctx, key, opts...)
 	if err != nil {
 		c.logWatchEnd(key, err)
+		out <- WatchResponse{err: err}
 		close(out)
 		return out
 	}
-	go func() {
-		defer close(out)
-		for ev := range s.Events() {
-			resp := &Response{Action: ev.Action, Node: ev.Node, PrevNode: ev.PrevNode}
-			select {
-			case out <- resp:
-			case <-ctx.Done():
-				s.Close()
-				return
-			}
-		}
-		if err := s.Err(); err != nil {
-			c.logWatchEnd(key, err)
-		}
-	}()
+	go c.forward(ctx, key, s, out)
 	return out
+}
+
+// forward hands the stream's events to out, then the reason it ended.
+func (c *Client) forward(ctx context.Context, key string, s *watch.Stream, out chan<- WatchResponse) {
+	defer close(out)
+	defer s.Close()
+	for ev := range s.Events() {
+		select {
+		case out <- WatchResponse{Event: ev}:
+		case <-ctx.Done():
+			return
+		}
+	}
+	err := s.Err()
+	if err == nil {
+		return
+	}
+	c.logWatchEnd(key, err)
+	select {
+	case out <- WatchResponse{err: err}:
+	case <-ctx.Done():
+	}
 }
 
 // WatchStream starts a watch like Watch and returns the stream itself, whose

@@ -20,21 +20,26 @@ type ClusterError = transport.ClusterError
 type UnknownOutcomeError = transport.UnknownOutcomeError
 
 // Client-side input errors. No request is sent when an operation returns one.
+// Their messages carry no component prefix: the error that wraps one names
+// the package, operation and key once, e.g.
+// `kv: set /a: invalid TTL: 500ms (want 1s to ...)`. Every package of the SDK
+// (watch, concurrency, the facade) reports bad input with these same values,
+// so errors.Is(err, kv.ErrInvalidTTL) holds whichever call was given it.
 var (
 	// ErrInvalidKey: the key is empty, has a "." or ".." segment, control
 	// characters or invalid UTF-8, is too long, or is reserved.
-	ErrInvalidKey = errors.New("kv: invalid key")
+	ErrInvalidKey = errors.New("invalid key")
 	// ErrReservedKey: a write under /_deimos, the server's member registry.
 	// Errors matching it also match ErrInvalidKey.
-	ErrReservedKey = errors.New("kv: key is reserved for the server")
+	ErrReservedKey = errors.New("key is reserved for the server")
 	// ErrInvalidTTL: a TTL below one second or above MaxTTL.
-	ErrInvalidTTL = errors.New("kv: invalid TTL")
+	ErrInvalidTTL = errors.New("invalid TTL")
 	// ErrInvalidOption: an option that does not fit the operation, a missing
 	// required option (a compare without prevValue or prevIndex), or options
 	// the server would silently ignore in combination.
-	ErrInvalidOption = errors.New("kv: invalid option")
+	ErrInvalidOption = errors.New("invalid option")
 	// ErrDecode: a typed value could not be decoded by its codec.
-	ErrDecode = errors.New("kv: cannot decode value")
+	ErrDecode = errors.New("cannot decode value")
 )
 
 // Errors answered by the server, matched by code with errors.Is.

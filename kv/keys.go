@@ -17,9 +17,9 @@ const MaxKeyLength = 256 << 10
 const reservedPrefix = "/_deimos"
 
 // CleanKey validates key and returns its normal form: rooted at "/", with
-// duplicate and trailing slashes removed. "/" (or "") names the root directory
-// only when allowRoot would make sense to the caller; CleanKey itself returns
-// "/" for keys made only of slashes and an error for the empty string.
+// duplicate and trailing slashes removed. A key made only of slashes becomes
+// "/", the root directory (reads may name it; writes refuse it); the empty
+// string is an error.
 //
 // A key is rejected with an error matching ErrInvalidKey when it is empty, has
 // a "." or ".." segment (the server would resolve them and address another
@@ -126,13 +126,13 @@ func cleanWriteKey(key string) (string, error) {
 		return "", err
 	}
 	if IsReserved(clean) {
-		return "", fmt.Errorf("%w: %w: %q", ErrInvalidKey, ErrReservedKey, clean)
+		return "", fmt.Errorf("kv: %w: %w: %q", ErrInvalidKey, ErrReservedKey, clean)
 	}
 	return clean, nil
 }
 
 func keyError(key, reason string) error {
-	return fmt.Errorf("%w %q: %s", ErrInvalidKey, clipKey(key), reason)
+	return fmt.Errorf("kv: %w %q: %s", ErrInvalidKey, clipKey(key), reason)
 }
 
 // keyQuoteMax bounds how much of a rejected key an error message quotes:

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
+
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 )
 
 // Typed reads and writes values of type T through a Codec (JSON by default).
@@ -114,11 +115,10 @@ func (t *Typed[T]) Update(ctx context.Context, key string, fn func(old T) (T, er
 	if base.err != nil {
 		return Entry[T]{}, optionError(op, clean, base.err)
 	}
+	pause := wait.NewBackoff(conflictPauseMin, conflictPauseMax)
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			if err := conflictPause(ctx, attempt); err != nil {
-				return Entry[T]{}, fmt.Errorf("kv: update %s: gave up after %d conflicts: %w", clean, attempt, err)
-			}
+		if attempt > 0 && !wait.Sleep(ctx, pause.NextBackOff()) {
+			return Entry[T]{}, fmt.Errorf("kv: update %s: gave up after %d conflicts: %w", clean, attempt, ctx.Err())
 		}
 		resp, err := t.tryUpdate(ctx, clean, fn, base)
 		if err == nil {
@@ -163,20 +163,12 @@ func (t *Typed[T]) tryUpdate(ctx context.Context, clean string, fn func(T) (T, e
 	return t.kv.put(ctx, "compareAndSwap", clean, s, &p)
 }
 
-// conflictPause waits a random time that grows with attempt, up to about
-// 100 ms, so contending writers spread out; it returns early when ctx ends.
-func conflictPause(ctx context.Context, attempt int) error {
-	ceiling := time.Millisecond << min(attempt, 7)
-	d := ceiling/2 + rand.N(ceiling/2+1)
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
-}
+// The pause between the attempts of a contended Update grows from about
+// 1 ms to about 100 ms, jittered so contending writers spread out.
+const (
+	conflictPauseMin = time.Millisecond
+	conflictPauseMax = 100 * time.Millisecond
+)
 
 func (t *Typed[T]) entry(op string, n *Node, index uint64) (Entry[T], error) {
 	if n.Dir {

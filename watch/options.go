@@ -1,15 +1,19 @@
 package watch
 
 import (
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/marsevilspirit/deimos-client/internal/wait"
+	"github.com/marsevilspirit/deimos-client/kv"
 )
 
 // ErrInvalidOption is returned for an option value that cannot work, such as
-// a negative buffer size.
-var ErrInvalidOption = errors.New("watch: invalid option")
+// a negative buffer size. It is kv.ErrInvalidOption, the one sentinel for bad
+// options in every package of the SDK.
+var ErrInvalidOption = kv.ErrInvalidOption
 
 // Option configures a Stream or a Cache.
 type Option interface {
@@ -38,9 +42,9 @@ func defaultConfig() config {
 func (c *config) validate() error {
 	switch {
 	case c.buffer < 0:
-		return errors.Join(ErrInvalidOption, errors.New("buffer size must not be negative"))
+		return fmt.Errorf("watch: %w: buffer size must not be negative", ErrInvalidOption)
 	case c.minBackoff <= 0 || c.maxBackoff < c.minBackoff:
-		return errors.Join(ErrInvalidOption, errors.New("backoff bounds must be positive and ordered"))
+		return fmt.Errorf("watch: %w: backoff bounds must be positive and ordered", ErrInvalidOption)
 	}
 	return nil
 }
@@ -93,9 +97,5 @@ func WithBackoff(min, max time.Duration) Option {
 // newBackoff returns the exponential backoff, with jitter and no end, that
 // streams and caches wait by between failed attempts.
 func (c *config) newBackoff() *backoff.ExponentialBackOff {
-	return backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(c.minBackoff),
-		backoff.WithMaxInterval(c.maxBackoff),
-		backoff.WithMaxElapsedTime(0),
-	)
+	return wait.NewBackoff(c.minBackoff, c.maxBackoff)
 }

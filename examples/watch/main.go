@@ -65,6 +65,9 @@ func followChanges(ctx context.Context, client *deimos.Client, dir string) error
 			if !ok {
 				return errors.New("the watch ended early")
 			}
+			if err := resp.Err(); err != nil {
+				return fmt.Errorf("the watch ended: %w", err)
+			}
 			fmt.Printf("change %d: %s %s = %q\n", i+1, resp.Action, resp.Node.Key, resp.Node.Value)
 			if resp.Node.Key != w.key || resp.Node.Value != w.value {
 				return fmt.Errorf("change %d is %s=%q, want %s=%q", i+1, resp.Node.Key, resp.Node.Value, w.key, w.value)
