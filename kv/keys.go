@@ -13,7 +13,7 @@ import (
 const MaxKeyLength = 256 << 10
 
 // reservedPrefix holds the server's member registry. Writing there can crash
-// the cluster (PROTOCOL.md §8.3), so the client refuses every write under it.
+// the cluster (docs/protocol.md §8.3), so the client refuses every write under it.
 const reservedPrefix = "/_deimos"
 
 // CleanKey validates key and returns its normal form: rooted at "/", with

@@ -7,8 +7,9 @@ import (
 )
 
 // MaxTTL is the longest TTL the client sends. The server keeps expirations as
-// nanoseconds since 1970 and silently misbehaves for TTLs near 292 years
-// (PROTOCOL.md §11.1), so the client caps them well below that.
+// nanoseconds since 1970, which overflow after the year 2262, and then
+// silently makes the key permanent or already expired (docs/protocol.md
+// §11.1), so the client caps TTLs far below that.
 const MaxTTL = 10 * 365 * 24 * time.Hour
 
 // params is what the options of one call add up to.

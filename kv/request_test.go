@@ -15,7 +15,7 @@ import (
 )
 
 // These tests pin the request each operation sends, byte for byte where the
-// protocol's quirks make it matter (PROTOCOL.md §3, §4, §11).
+// protocol's quirks make it matter (docs/protocol.md §3, §4, §11).
 
 func TestRequests_MatchTheProtocol(t *testing.T) {
 	type call func(ctx context.Context, k *kv.KV) (*kv.Response, error)

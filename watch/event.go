@@ -43,7 +43,7 @@ func (e Event) Dir() bool {
 
 // hiddenBelow reports whether key has a segment starting with '_' below the
 // watched key. The server leaks such keys when it answers from its history
-// (PROTOCOL.md §8.3), while live watchers never see them; filtering them here
+// (docs/protocol.md §8.3), while live watchers never see them; filtering them here
 // makes both paths agree. A hidden key watched directly is not filtered, and
 // neither is an event on an ancestor of the watched key (the removal of a
 // directory that holds it), whatever that ancestor's name.

@@ -296,7 +296,7 @@ func TestStream_ClosedClientEndsTheStream(t *testing.T) {
 	require.ErrorIs(t, s.Err(), kv.ErrClosed)
 }
 
-// A hidden key watched by its full name is not filtered (PROTOCOL.md §8.3), and
+// A hidden key watched by its full name is not filtered (docs/protocol.md §8.3), and
 // neither is the removal of its hidden ancestor, which the test server delivers
 // to watchers inside the directory: the key is gone and the watcher must hear it.
 func TestStream_HiddenWatchedKeySeesItsAncestorRemoved(t *testing.T) {

@@ -8,7 +8,7 @@
 // It talks to the cluster in DEIMOS_ENDPOINTS when set, otherwise to a
 // 3-node cluster it starts in-process. Lock directories are left in place:
 // deleting a directory while keys inside it are watched crashes the real
-// server (PROTOCOL.md §12.7).
+// server (docs/protocol.md §12.7).
 package main
 
 import (

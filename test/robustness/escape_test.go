@@ -167,7 +167,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // TestLargeValuesInErrorsAndLogs pins three bugs this suite found, now fixed:
 //
 //   - large-compare-cause: the server quotes both values in the cause of a failed
-//     compare ("[prev != current]", PROTOCOL.md §7.2); the transport used to read at
+//     compare ("[prev != current]", docs/protocol.md §7.2); the transport used to read at
 //     most 64 KiB of an error body, so a failed compare-and-swap or compare-and-delete
 //     of values above about 32 KiB came back as ErrMalformedResponse, not ErrTestFailed.
 //   - invalid-key-message: ErrInvalidKey used to quote the whole key (up to 256 KiB).
