@@ -10,8 +10,26 @@
 //	resp, err := client.Get(ctx, "/config/db")
 //	dsn := resp.Node.Value
 //
-// The facade only composes the sub-packages: kv holds the operations, their
-// options and errors (client.KV() exposes all of them), and the names here
-// are re-exports, so deimos.ErrKeyNotFound and kv.ErrKeyNotFound are the same
-// value.
+// # Which package for which job
+//
+// This package is the door: it builds the Client and offers the calls most
+// programs need (Set, Get, Delete, Watch, NewDistributedLock, WithLock). The
+// rest lives in packages that take the Client (or a *kv.KV) as their first
+// argument:
+//
+//   - kv: every key-space operation and option (Create, Update,
+//     CompareAndSwap, CompareAndDelete, CreateInOrder, List, Mkdir), typed
+//     values (kv.Typed) and the error sentinels. client.KV() returns it.
+//   - watch: streams of changes that survive node failures without losing,
+//     repeating or reordering an event (watch.Watch, watch.Events), and
+//     watch.Cache, a local mirror of a subtree (list-then-watch).
+//   - concurrency: sessions that keep TTL keys alive, fair mutexes with
+//     fencing tokens, semaphores and leader elections.
+//   - test/deimostest: an in-process Deimos cluster with fault injection,
+//     for your own tests.
+//
+// The error sentinels and the names of kv that the README uses are
+// re-exported here, so deimos.ErrKeyNotFound and kv.ErrKeyNotFound are the
+// same value. docs/protocol.md in the repository lists the server behaviour
+// the client relies on.
 package deimos

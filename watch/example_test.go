@@ -101,3 +101,44 @@ func ExampleNewCache() {
 	fmt.Println(n.Value)
 	// Output: 10.0.0.2:80
 }
+
+// A cache made WithChanges reports each difference it applies, so a program
+// can react to a service directory instead of polling it.
+func ExampleCache_Changes() {
+	client, stop := exampleClient()
+	defer stop()
+	ctx := context.Background()
+
+	cache, err := watch.NewCache(ctx, client, "/services", watch.WithChanges(16))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cache.Close()
+
+	if _, err := client.Set(ctx, "/services/api/1", "10.0.0.1:80"); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := client.Delete(ctx, "/services/api/1"); err != nil {
+		log.Fatal(err)
+	}
+	var seen []string
+	for ch := range cache.Changes() {
+		if ch.Node != nil && ch.Node.Dir {
+			continue // the implicit creation of /services/api
+		}
+		switch ch.Kind {
+		case watch.Put:
+			seen = append(seen, "put "+ch.Key+"="+ch.Node.Value)
+		case watch.Delete:
+			seen = append(seen, "delete "+ch.Key)
+		}
+		if len(seen) == 2 {
+			break
+		}
+	}
+	fmt.Println(seen[0])
+	fmt.Println(seen[1])
+	// Output:
+	// put /services/api/1=10.0.0.1:80
+	// delete /services/api/1
+}

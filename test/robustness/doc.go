@@ -20,10 +20,20 @@
 // Everything lives in _test.go files; this file only documents the package.
 //
 // By default the suite runs against the in-process cluster of package deimostest. With
-// DEIMOS_ENDPOINTS set it runs against that real cluster, and DEIMOS_NEMESIS (for
-// example './ctl.sh {action} {node}', actions kill/start/pause/resume, node 1-based)
-// lets it fault the cluster; without DEIMOS_NEMESIS a real-cluster run injects no
-// faults. ROBUSTNESS_DURATION sets how long the traffic runs (default 12s for the run in
+// DEIMOS_ENDPOINTS set it runs against that real cluster, and DEIMOS_NEMESIS (a
+// command template: {action} becomes kill, start, pause or resume, {node} the
+// 1-based node number) lets it fault the cluster; without DEIMOS_NEMESIS a
+// real-cluster run injects no faults. A 3-minute run against a real 3-node cluster on
+// loopback, faulted by a script that kills, restarts, stops and continues the nodes:
+//
+//	DEIMOS_ENDPOINTS=http://127.0.0.1:4001,http://127.0.0.1:4002,http://127.0.0.1:4003 \
+//	DEIMOS_NEMESIS='./cluster.sh {action} {node}' ROBUSTNESS_DURATION=3m \
+//	go test -race -count=1 -v -timeout 30m -run '^TestRobustness$' ./test/robustness
+//
+// A write is checked by its node's modifiedIndex, never by its X-Deimos-Index header,
+// which a real server can set to a later write's index (docs/protocol.md §6.2, §6.4):
+// a checker that trusted the header would report false duplicate indexes and
+// missing watch events. ROBUSTNESS_DURATION sets how long the traffic runs (default 12s for the run in
 // `make test`; `make robustness` passes 5m), ROBUSTNESS_SEED fixes the random schedule,
 // and ROBUSTNESS_ARTIFACTS names the directory that receives porcupine's HTML
 // visualisation when a history is not linearizable (default os.TempDir()).
