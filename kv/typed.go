@@ -170,6 +170,14 @@ const (
 	conflictPauseMax = 100 * time.Millisecond
 )
 
+// Decode turns a node into an Entry whose Index is index, for nodes that
+// come from elsewhere than this Typed's own reads (a watch event, a cache).
+// A directory fails with an error matching ErrNotFile, a value the codec
+// rejects with ErrDecode.
+func (t *Typed[T]) Decode(n *Node, index uint64) (Entry[T], error) {
+	return t.entry("decode", n, index)
+}
+
 func (t *Typed[T]) entry(op string, n *Node, index uint64) (Entry[T], error) {
 	if n.Dir {
 		return Entry[T]{}, notFile(op, n.Key, index)

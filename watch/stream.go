@@ -107,12 +107,14 @@ func (s *Stream) Close() {
 }
 
 // All returns the events as an iterator for range-over-func loops. If the
-// stream ends with an error, the last pair carries it. Breaking out of the
-// loop does not stop the stream; call Close or end its context.
+// stream ends with an error, the last pair carries it. Leaving the loop early
+// (break, return) closes the stream, as it does for Events: an iterator that
+// is abandoned never keeps polling.
 func (s *Stream) All() iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		for ev := range s.events {
 			if !yield(ev, nil) {
+				s.Close()
 				return
 			}
 		}
