@@ -3,14 +3,18 @@ package deimos
 import (
 	"errors"
 
+	"github.com/marsevilspirit/deimos-client/apierror"
 	"github.com/marsevilspirit/deimos-client/concurrency"
 	"github.com/marsevilspirit/deimos-client/kv"
 )
 
-// Error is an error answered by the server, with its code, message, cause,
-// index and the operation, key and endpoint concerned. Use errors.As to read
-// it, errors.Is with the sentinels below to test its code.
-type Error = kv.Error
+// Error is an error answered by the server: Code, Message, Cause and Index
+// as the server sent them, and the Op, Key and Endpoint concerned. Use
+// errors.As to read it, errors.Is with the sentinels below to test its code.
+// It is apierror.Error, where the fields are documented; apierror also holds
+// ClusterError and UnknownOutcomeError, the errors behind
+// ErrClusterUnavailable and ErrUnknownOutcome.
+type Error = apierror.Error
 
 // ErrInvalidConfig: a client option was invalid. New reports it on every call;
 // Connect returns it at once.

@@ -10,9 +10,10 @@ import (
 	"github.com/marsevilspirit/deimos-client/internal/transport"
 )
 
-// Doer carries one request description to the cluster: the method of the
-// client's transport. Tests and sibling packages (watch, concurrency) plug in
-// through it.
+// Doer carries one request description to the cluster. It is the method of
+// the SDK's own transport, whose request type is internal: programs do not
+// implement it, they get a *KV from deimos.Client.KV (or use a *deimos.Client
+// wherever a package asks for one). The SDK's tests plug fakes in through it.
 type Doer interface {
 	Do(ctx context.Context, req *transport.Request, out any) (*transport.Response, error)
 }
