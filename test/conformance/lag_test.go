@@ -11,9 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// How the suite copes with follower lag and the §12.7 crash. The lines marked
-// TODO(merge) switch on package deimostest's lag, write-index race and
-// crash-hazard detector once that package has them.
+// How the suite copes with follower lag and the §12.7 crash.
+//
+// The four lines marked TODO(merge) switch on package deimostest's lag,
+// write-index race and crash-hazard detector once that package has them:
+// replace each such line by the code after its marker.
 
 // targetWatchLag is how far each in-process node's watch view trails the
 // committed store. The real cluster lags by a few milliseconds; a much larger
@@ -30,7 +32,7 @@ func laggyOptions() []deimostest.Option {
 
 // hazardDetection reports whether package deimostest can tell that a real node
 // would have crashed (§12.7).
-const hazardDetection = false // TODO(merge): true
+const hazardDetection = false // TODO(merge): const hazardDetection = true
 
 // crashHazards describes every crash hazard c recorded: a watcher, on any
 // node and lag included, inside a directory that was deleted or expired.
