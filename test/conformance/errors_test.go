@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Error messages of PROTOCOL.md §7.2.
+// Error messages of docs/protocol.md §7.2.
 const (
 	msgTTL       = "The given TTL in POST form is not a number"
 	msgIndex     = "The given index in POST form is not a number"

@@ -18,7 +18,7 @@ func TestFaults_LostQuorumIsPlain500(t *testing.T) {
 	c := freshCluster(t, "losing quorum needs fault injection", deimostest.WithServerTimeout(300*time.Millisecond))
 	ep := c.Endpoints()[0]
 	w := do(t, call{method: "PUT", uri: "/keys/q", body: "value=v0", contentType: formType, endpoint: ep})
-	i := w.index(t)
+	i := w.written(t)
 	c.LoseQuorum()
 	defer c.RestoreQuorum()
 
@@ -56,23 +56,34 @@ func TestFaults_MachinesListsStoppedMembers(t *testing.T) {
 // §12.7: deleting or expiring a directory while a key inside it is watched
 // crashes the real server; the intended behaviour, which the in-process
 // server implements, is to deliver the directory's event to those watchers.
+// The test has a cluster of its own, without lag, that expects the hazard:
+// on the shared target it would be a watcher inside a removed directory.
 func TestFaults_DirectoryRemovalReachesWatchersInside(t *testing.T) {
 	t.Parallel()
-	inProcessOnly(t, "the real server crashes when a directory with watched children is removed (§12.7)")
+	c := freshCluster(t, "the real server crashes when a directory with watched children is removed (§12.7)")
+	expectCrashHazards(t, c)
+	eps := c.Endpoints()
+	on := func(i int, method, uri, form string) call {
+		cl := call{method: method, uri: uri, body: form, endpoint: eps[i]}
+		if form != "" {
+			cl.contentType = formType
+		}
+		return cl
+	}
 	t.Run("delete", func(t *testing.T) {
 		d := dir(t)
-		mustSet(t, d+"/child", "v")
-		w := watchKey(t, d+"/child")
-		r := del(t, keys(d, "recursive=true"))
+		do(t, on(0, "PUT", keys(d+"/child"), "value=v")).ok(t, http.StatusCreated)
+		w := startWatch(t, on(1, "GET", keys(d+"/child", "wait=true"), ""))
+		r := do(t, on(2, "DELETE", keys(d, "recursive=true"), ""))
 		res, b := w.event(t, eventWait)
 		require.Equal(t, string(r.body), string(b))
 		require.Equal(t, d, res.Node.Key)
 	})
 	t.Run("expire", func(t *testing.T) {
 		d := dir(t)
-		mustMkdir(t, d, "ttl=1")
-		mustSet(t, d+"/child", "v")
-		w := watchKey(t, d+"/child")
+		do(t, on(0, "PUT", keys(d, "dir=true&ttl=1"), "")).ok(t, http.StatusCreated)
+		do(t, on(0, "PUT", keys(d+"/child"), "value=v")).ok(t, http.StatusCreated)
+		w := startWatch(t, on(1, "GET", keys(d+"/child", "wait=true"), ""))
 		res, _ := w.event(t, reapWait())
 		require.Equal(t, "expire", res.Action)
 		require.Equal(t, d, res.Node.Key)

@@ -20,7 +20,7 @@ const (
 	jsonType      = "application/json"
 	textPlainType = "text/plain; charset=utf-8"
 	// trailer is the second line the server appends to every error raised after
-	// validation (PROTOCOL.md §7.1).
+	// validation (docs/protocol.md §7.1).
 	trailer = "Internal Server Error\n"
 	// requestTimeout bounds every non-watch request.
 	requestTimeout = 15 * time.Second
@@ -155,7 +155,7 @@ func form(kv ...string) string {
 	return b.String()
 }
 
-// node is a node in the canonical shape of PROTOCOL.md §5.1: the fields in
+// node is a node in the canonical shape of docs/protocol.md §5.1: the fields in
 // their wire order, with the server's omission rules. Marshalling a node gives
 // the exact bytes the server must send.
 type node struct {
@@ -279,12 +279,25 @@ func (r reply) firstError(t testing.TB) apiError {
 	return e
 }
 
+// written returns the index of a successful write: its node.modifiedIndex.
+// X-Deimos-Index can name a later write (docs/protocol.md §6.2, §6.4), so it
+// is only checked not to be earlier.
+func (r reply) written(t testing.TB) uint64 {
+	t.Helper()
+	var res result
+	require.NoError(t, json.Unmarshal(r.body, &res), "write response %q", r.body)
+	require.NotNil(t, res.Node, "write response %q", r.body)
+	i := res.Node.ModifiedIndex
+	require.GreaterOrEqual(t, r.index(t), i, "X-Deimos-Index of a write names this write or a later one")
+	return i
+}
+
 // mustSet writes key=value and returns the index of the write.
 func mustSet(t testing.TB, key, value string, query ...string) uint64 {
 	t.Helper()
 	r := put(t, keys(key, query...), form("value", value))
 	require.Contains(t, []int{200, 201}, r.status, "PUT %s: %q", key, r.body)
-	return r.index(t)
+	return r.written(t)
 }
 
 // mustMkdir creates a directory and returns the index of the write.
@@ -292,7 +305,7 @@ func mustMkdir(t testing.TB, key string, query ...string) uint64 {
 	t.Helper()
 	r := put(t, keys(key, append([]string{"dir=true"}, query...)...), "")
 	require.Equal(t, http.StatusCreated, r.status, "PUT %s?dir=true: %q", key, r.body)
-	return r.index(t)
+	return r.written(t)
 }
 
 // mustGet reads a key and returns the decoded result.

@@ -15,7 +15,7 @@ func TestInOrder_PostCreatesChildNamedByIndex(t *testing.T) {
 	var last uint64
 	for _, uri := range []string{keys(q), keys(q + "/"), keys(q)} { // a trailing slash changes nothing
 		r := post(t, uri, "value=job")
-		i := r.index(t)
+		i := r.written(t)
 		require.Greater(t, i, last)
 		last = i
 		k := q + "/" + strconv.FormatUint(i, 10)
@@ -32,7 +32,7 @@ func TestInOrder_PostIgnoresConditions(t *testing.T) {
 			q := dir(t)
 			mustSet(t, q+"/existing", "x")
 			r := post(t, keys(q, query), "")
-			i := r.index(t)
+			i := r.written(t)
 			r.exactly(t, http.StatusCreated, result{Action: "create", Node: file(q+"/"+strconv.FormatUint(i, 10), "", i, i)})
 		})
 	}
@@ -44,14 +44,14 @@ func TestInOrder_PostHonoursDirAndTTL(t *testing.T) {
 	t.Run("dir", func(t *testing.T) {
 		q := dir(t)
 		r := post(t, keys(q, "dir=true"), "value=ignored")
-		i := r.index(t)
+		i := r.written(t)
 		r.exactly(t, http.StatusCreated, result{Action: "create", Node: dirNode(q+"/"+strconv.FormatUint(i, 10), i, i)})
 	})
 	t.Run("ttl", func(t *testing.T) {
 		q := dir(t)
 		r := post(t, keys(q, "ttl=100"), "value=v")
 		res := r.ok(t, http.StatusCreated)
-		require.Equal(t, q+"/"+strconv.FormatUint(r.index(t), 10), res.Node.Key)
+		require.Equal(t, q+"/"+strconv.FormatUint(r.written(t), 10), res.Node.Key)
 		require.Equal(t, int64(100), res.Node.TTL)
 		require.NotNil(t, res.Node.Expiration)
 	})
@@ -69,7 +69,7 @@ func TestInOrder_PostOnAFileIsNotADirectory(t *testing.T) {
 func TestInOrder_PostOnRootCreatesTopLevelKey(t *testing.T) {
 	t.Parallel()
 	r := post(t, "/keys", "value=top")
-	i := r.index(t)
+	i := r.written(t)
 	k := "/" + strconv.FormatUint(i, 10)
 	r.exactly(t, http.StatusCreated, result{Action: "create", Node: file(k, "top", i, i)})
 	del(t, keys(k, "prevValue=top")).ok(t, http.StatusOK) // clean up the root

@@ -12,17 +12,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// PROTOCOL.md §4, §5: set, get and delete of a file, byte for byte.
+// docs/protocol.md §4, §5: set, get and delete of a file, byte for byte.
 func TestKeys_SetGetDeleteLifecycle(t *testing.T) {
 	t.Parallel()
 	k := dir(t) + "/foo"
 
 	r := put(t, keys(k), form("value", "bar"))
-	i := r.index(t)
+	i := r.written(t)
 	r.exactly(t, http.StatusCreated, result{Action: "set", Node: file(k, "bar", i, i)})
 
 	r = put(t, keys(k), form("value", "baz"))
-	j := r.index(t)
+	j := r.written(t)
 	require.Greater(t, j, i)
 	r.exactly(t, http.StatusOK, result{Action: "set", Node: file(k, "baz", j, j), PrevNode: file(k, "bar", i, i)})
 
@@ -31,7 +31,7 @@ func TestKeys_SetGetDeleteLifecycle(t *testing.T) {
 	require.GreaterOrEqual(t, r.index(t), j, "a GET reports the current store index")
 
 	r = del(t, keys(k))
-	d := r.index(t)
+	d := r.written(t)
 	require.Greater(t, d, j)
 	r.exactly(t, http.StatusOK, result{Action: "delete", Node: bare(k, d, j), PrevNode: file(k, "baz", j, j)})
 
@@ -46,7 +46,7 @@ func TestKeys_EmptyValueIsKept(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			k := dir(t)
 			r := put(t, keys(k), body)
-			i := r.index(t)
+			i := r.written(t)
 			r.exactly(t, http.StatusCreated, result{Action: "set", Node: file(k, "", i, i)})
 			mustGet(t, k)
 			require.Contains(t, string(get(t, keys(k)).body), `"value":""`)
@@ -60,7 +60,7 @@ func TestKeys_UpdateWithPrevExistsTrue(t *testing.T) {
 	k := dir(t) + "/pe"
 	i := mustSet(t, k, "2")
 	r := put(t, keys(k, "prevExists=true"), form("value", "4"))
-	j := r.index(t)
+	j := r.written(t)
 	r.exactly(t, http.StatusOK, result{Action: "update", Node: file(k, "4", j, i), PrevNode: file(k, "2", i, i)})
 
 	r = put(t, keys(k+"-missing", "prevExists=true"), form("value", "4"))
@@ -73,7 +73,7 @@ func TestKeys_UpdateWithoutValueSetsEmptyString(t *testing.T) {
 	k := dir(t)
 	i := mustSet(t, k, "old")
 	r := put(t, keys(k, "prevExists=true"), "")
-	j := r.index(t)
+	j := r.written(t)
 	r.exactly(t, http.StatusOK, result{Action: "update", Node: file(k, "", j, i), PrevNode: file(k, "old", i, i)})
 }
 
@@ -82,7 +82,7 @@ func TestKeys_CreateWithPrevExistsFalse(t *testing.T) {
 	t.Parallel()
 	k := dir(t) + "/c1"
 	r := put(t, keys(k, "prevExists=false"), form("value", "new"))
-	i := r.index(t)
+	i := r.written(t)
 	r.exactly(t, http.StatusCreated, result{Action: "create", Node: file(k, "new", i, i)})
 
 	r = put(t, keys(k, "prevExists=false"), form("value", "again"))
@@ -117,7 +117,7 @@ func TestKeys_PrevExistWithoutSIsIgnored(t *testing.T) {
 				old = mustSet(t, k, "old")
 			}
 			r := put(t, keys(k, tc.query), form("value", "new"))
-			i := r.index(t)
+			i := r.written(t)
 			want := result{Action: "set", Node: file(k, "new", i, i)}
 			if tc.withPrev {
 				want.PrevNode = file(k, "old", old, old)
@@ -195,7 +195,7 @@ func TestKeys_CompareAndSwap(t *testing.T) {
 				require.Equal(t, "cur", *mustGet(t, k).Node.Value, "a failed CAS changes nothing")
 				return
 			}
-			j := r.index(t)
+			j := r.written(t)
 			r.exactly(t, http.StatusOK, result{Action: "compareAndSwap", Node: file(k, "new", j, mi), PrevNode: file(k, "cur", mi, mi)})
 		})
 	}
@@ -243,7 +243,7 @@ func TestKeys_CompareAndDelete(t *testing.T) {
 				mustGet(t, k)
 				return
 			}
-			j := r.index(t)
+			j := r.written(t)
 			r.exactly(t, http.StatusOK, result{Action: "compareAndDelete", Node: bare(k, j, mi), PrevNode: file(k, "cur", mi, mi)})
 			absent(t, k)
 		})
@@ -336,7 +336,7 @@ func TestKeys_NonFormBodyIsIgnored(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			k := dir(t)
 			r := do(t, call{method: "PUT", uri: keys(k), body: "value=b", contentType: tc.contentType})
-			i := r.index(t)
+			i := r.written(t)
 			r.exactly(t, http.StatusCreated, result{Action: "set", Node: file(k, tc.want, i, i)})
 		})
 	}
@@ -384,13 +384,13 @@ func TestKeys_JSONEncodingOfValues(t *testing.T) {
 	t.Run("invalid UTF-8 becomes U+FFFD and CAS with raw bytes matches", func(t *testing.T) {
 		k := dir(t)
 		r := put(t, keys(k), "value=%FFok")
-		i := r.index(t)
+		i := r.written(t)
 		// Go's encoder writes the escape, so the canonical re-encoding (which
 		// would write the raw U+FFFD) does not apply here.
 		require.Equal(t, http.StatusCreated, r.status)
 		require.Equal(t, line(t, result{Action: "set", Node: file(k, "\xffok", i, i)}), string(r.body))
 		r = put(t, keys(k, "prevValue=%FFok"), "value=next")
-		j := r.index(t)
+		j := r.written(t)
 		require.Equal(t, http.StatusOK, r.status)
 		require.Equal(t, line(t, result{Action: "compareAndSwap", Node: file(k, "next", j, i), PrevNode: file(k, "\xffok", i, i)}), string(r.body))
 	})

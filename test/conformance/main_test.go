@@ -10,7 +10,8 @@ import (
 
 // TestMain starts the target once for the whole package (an in-process cluster
 // unless DEIMOS_ENDPOINTS names a real one), runs the tests, tears the target
-// down and then checks that no goroutine leaked.
+// down, failing the run if a real node would have crashed, and then checks
+// that no goroutine leaked.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(suite{m}) }
 
 // suite wraps testing.M so that setup and teardown happen inside the run that
@@ -24,6 +25,11 @@ func (s suite) Run() int {
 		return 1
 	}
 	code := s.m.Run()
-	closeTarget()
+	if err := closeTarget(); err != nil {
+		fmt.Fprintln(os.Stderr, "conformance:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
 	return code
 }

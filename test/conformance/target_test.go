@@ -45,8 +45,10 @@ var (
 )
 
 // openTarget connects to DEIMOS_ENDPOINTS or starts an in-process 3-node
-// cluster, and returns the function that releases it.
-func openTarget() (func(), error) {
+// cluster with the lag and the race of a real one (laggyOptions), and returns
+// the function that releases it. That function reports what would have crashed
+// a real node during the run (docs/protocol.md §12.7).
+func openTarget() (func() error, error) {
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
@@ -63,24 +65,26 @@ func openTarget() (func(), error) {
 		}
 		t.real = true
 		tgt = t
-		return transport.CloseIdleConnections, nil
+		return func() error { transport.CloseIdleConnections(); return nil }, nil
 	}
-	c, err := deimostest.StartCluster(3)
+	c, err := deimostest.StartCluster(3, laggyOptions()...)
 	if err != nil {
 		return nil, err
 	}
 	t.cluster = c
 	t.endpoints = c.Endpoints()
 	tgt = t
-	return func() {
+	return func() error {
+		hazards := checkCrashHazards(c)
 		transport.CloseIdleConnections()
 		c.Close()
 		transport.CloseIdleConnections()
+		return hazards
 	}, nil
 }
 
 // endpoint picks the next endpoint round-robin: any node serves any request
-// (PROTOCOL.md §13.1), so the suite spreads its requests over all of them.
+// (docs/protocol.md §13.1), so the suite spreads its requests over all of them.
 func (tg *target) endpoint() string {
 	n := tg.next.Add(1)
 	return tg.endpoints[int(n)%len(tg.endpoints)]
@@ -132,7 +136,9 @@ func inProcessOnly(t testing.TB, why string) {
 }
 
 // freshCluster starts a dedicated in-process cluster for tests that need a
-// fresh index, a short watch timeout or a delayed reaper. It skips on a real target.
+// fresh index, a short watch timeout, a delayed reaper or fault injection. It
+// has no lag unless opts ask for it, so such tests stay deterministic. It skips
+// on a real target.
 func freshCluster(t testing.TB, why string, opts ...deimostest.Option) *deimostest.Cluster {
 	t.Helper()
 	inProcessOnly(t, why)

@@ -38,7 +38,9 @@ func TestWatch_HeadersFlushedBeforeTheEvent(t *testing.T) {
 }
 
 // §12.2: a watcher on a key receives every kind of event on it, and the event
-// is byte for byte the body of the write that caused it.
+// is byte for byte the body of the write that caused it. The watch goes to a
+// node that has caught up, so that it cannot take the setup write for the
+// next event (§13.2).
 func TestWatch_EventEqualsWriteResponse(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -71,7 +73,7 @@ func TestWatch_EventEqualsWriteResponse(t *testing.T) {
 			if tc.query != "" {
 				q = append(q, tc.query)
 			}
-			w := watchKey(t, k, q...)
+			w := watchNext(t, k, q...)
 			c := call{method: tc.method, uri: tc.uri(k), body: tc.body}
 			if tc.body != "" {
 				c.contentType = formType
@@ -80,7 +82,7 @@ func TestWatch_EventEqualsWriteResponse(t *testing.T) {
 			require.Less(t, r.status, 300, "%q", r.body)
 			res, b := w.event(t, eventWait)
 			require.Equal(t, string(r.body), string(b))
-			require.Equal(t, r.index(t), res.Node.ModifiedIndex, "the event index is the write's X-Deimos-Index")
+			require.GreaterOrEqual(t, r.index(t), res.Node.ModifiedIndex, "the write's X-Deimos-Index names it or a later write (§6.2)")
 		})
 	}
 }
@@ -96,7 +98,7 @@ func TestWatch_OneEventPerResponse(t *testing.T) {
 	res, _ := w.event(t, eventWait)
 	require.Equal(t, i, res.Node.ModifiedIndex)
 
-	w2 := watchKey(t, k, "waitIndex="+strconv.FormatUint(res.Node.ModifiedIndex+1, 10))
+	w2 := watchSince(t, k, res.Node.ModifiedIndex+1)
 	res, _ = w2.event(t, eventWait)
 	require.Equal(t, j, res.Node.ModifiedIndex)
 	require.Equal(t, "2", *res.Node.Value)
@@ -104,25 +106,29 @@ func TestWatch_OneEventPerResponse(t *testing.T) {
 
 // §12.2: with waitIndex the history is searched for the first matching event
 // with index >= waitIndex; a later waitIndex waits for the future; 0 means "next".
+// Every watch goes to one node that has caught up after the writes, so that
+// history, not a lagging node's live watcher, answers, and "next" is after r3 (§13.2).
 func TestWatch_WaitIndexScansHistory(t *testing.T) {
 	t.Parallel()
 	k := dir(t) + "/k"
 	r1 := put(t, keys(k), "value=1")
-	i1 := r1.index(t)
+	i1 := r1.written(t)
 	mustSet(t, dir(t)+"/other", "x")
 	r3 := put(t, keys(k), "value=3")
-	i3 := r3.index(t)
+	i3 := r3.written(t)
+	ep := tgt.endpoint()
+	catchUp(t, ep, k)
 
 	at := func(i uint64) string { return "waitIndex=" + strconv.FormatUint(i, 10) }
-	_, b := watchKey(t, k, at(i1)).event(t, eventWait)
+	_, b := watchOn(t, ep, k, at(i1)).event(t, eventWait)
 	require.Equal(t, string(r1.body), string(b), "exact index")
-	_, b = watchKey(t, k, at(i1+1)).event(t, eventWait)
+	_, b = watchOn(t, ep, k, at(i1+1)).event(t, eventWait)
 	require.Equal(t, string(r3.body), string(b), "the first matching event after waitIndex, skipping other keys")
-	_, b = watchKey(t, k, at(i3)).event(t, eventWait)
+	_, b = watchOn(t, ep, k, at(i3)).event(t, eventWait)
 	require.Equal(t, string(r3.body), string(b))
 
-	future := watchKey(t, k, at(i3+1))
-	zero := watchKey(t, k, "waitIndex=0")
+	future := watchOn(t, ep, k, at(i3+1))
+	zero := watchOn(t, ep, k, "waitIndex=0")
 	future.quiet(t, quietFor)
 	zero.quiet(t, quietFor)
 	r4 := put(t, keys(k), "value=4")
@@ -138,8 +144,8 @@ func TestWatch_RecursiveDelivery(t *testing.T) {
 	t.Parallel()
 	d := dir(t)
 	mustMkdir(t, d)
-	rec := watchKey(t, d, "recursive=true")
-	plain := watchKey(t, d)
+	rec := watchNext(t, d, "recursive=true") // caught up: the mkdir is not "next" (§13.2)
+	plain := watchNext(t, d)
 	r := put(t, keys(d+"/x/y"), "value=deep")
 	_, b := rec.event(t, eventWait)
 	require.Equal(t, string(r.body), string(b))
@@ -175,7 +181,7 @@ func TestWatch_HiddenKeysAndLiveWatchers(t *testing.T) {
 	t.Run("hidden descendants are skipped", func(t *testing.T) {
 		d := dir(t)
 		mustMkdir(t, d)
-		w := watchKey(t, d, "recursive=true")
+		w := watchNext(t, d, "recursive=true") // caught up: the mkdir is not "next" (§13.2)
 		mustSet(t, d+"/_h", "hidden")
 		mustSet(t, d+"/s/_h", "hidden")
 		mustSet(t, d+"/_hd/x", "hidden")
@@ -193,31 +199,36 @@ func TestWatch_HiddenKeysAndLiveWatchers(t *testing.T) {
 	t.Run("recursive watch on a hidden directory", func(t *testing.T) {
 		d := dir(t) + "/_hd"
 		mustMkdir(t, d)
-		w := watchKey(t, d, "recursive=true")
+		w := watchNext(t, d, "recursive=true")
 		r := put(t, keys(d+"/x"), "value=v")
 		_, b := w.event(t, eventWait)
 		require.Equal(t, string(r.body), string(b))
 	})
 }
 
-// §8.3 BUG: a watch answered from history does not filter hidden keys.
+// §8.3 BUG: a watch answered from history does not filter hidden keys. It must
+// reach a node that has applied the write: a lagging one would register a live
+// watcher, which does filter them (§13.2).
 func TestWatch_HistoryScanDoesNotFilterHiddenKeys(t *testing.T) {
 	t.Parallel()
 	d := dir(t)
 	mustMkdir(t, d)
 	r := put(t, keys(d+"/_h"), "value=hidden")
-	_, b := watchKey(t, d, "recursive=true", "waitIndex="+strconv.FormatUint(r.index(t), 10)).event(t, eventWait)
+	_, b := watchSince(t, d, r.written(t), "recursive=true").event(t, eventWait)
 	require.Equal(t, string(r.body), string(b))
 }
 
 // §12.2: a history scan does not report the deletion of an ancestor; the watch
-// waits for the next event on the key itself.
+// waits for the next event on the key itself. The watch inside pd goes to a
+// node that has applied the delete: on a node that had not, it would be a live
+// watcher inside pd when the delete arrives, which crashes the real server
+// (§12.7, §13.2). Nothing deletes pd again.
 func TestWatch_HistoryScanIgnoresAncestorDeletion(t *testing.T) {
 	t.Parallel()
 	pd := dir(t) + "/pd"
 	mustSet(t, pd+"/child", "v")
-	d := del(t, keys(pd, "recursive=true")).index(t) // no watcher exists inside pd (§12.7)
-	w := watchKey(t, pd+"/child", "waitIndex="+strconv.FormatUint(d, 10))
+	d := del(t, keys(pd, "recursive=true")).written(t) // no watcher exists inside pd yet
+	w := watchSince(t, pd+"/child", d)
 	w.quiet(t, quietFor)
 	r := put(t, keys(pd+"/child"), "value=again")
 	_, b := w.event(t, eventWait)
@@ -232,9 +243,12 @@ func TestWatch_OutdatedWaitIndexIs401(t *testing.T) {
 	base := dir(t)
 	old := mustSet(t, base+"/old", "v")
 	flood(t, base, 1000)
+	// A node still applying the flood would find old in its history (§13.2).
+	ep := tgt.endpoint()
+	catchUp(t, ep, base+"/old")
 
 	for _, q := range []string{"", "&recursive=true"} {
-		r := get(t, keys(base+"/old", "wait=true&waitIndex="+strconv.FormatUint(old, 10)+q))
+		r := do(t, call{method: "GET", uri: keys(base+"/old", "wait=true&waitIndex="+strconv.FormatUint(old, 10)+q), endpoint: ep})
 		oldest := r.firstError(t).Index - 999
 		idx := r.storeError(t, http.StatusBadRequest, 401, msgOutdated,
 			fmt.Sprintf("the requested history has been cleared [%d/%d]", oldest, old))

@@ -11,7 +11,7 @@ import (
 )
 
 // headerWait bounds how long a watch may take to send its headers: the server
-// flushes them before any event exists (PROTOCOL.md §12.3).
+// flushes them before any event exists (docs/protocol.md §12.3).
 const headerWait = 10 * time.Second
 
 // watcher is one long-poll watch whose body is read line by line in the background.
