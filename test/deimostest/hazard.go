@@ -91,9 +91,9 @@ func (c *Cluster) reportHazards(t testing.TB) {
 		return
 	}
 	var b strings.Builder
-	b.WriteString("deimostest: a real Deimos cluster would have crashed (")
+	b.WriteString("deimostest: a real Deimos cluster would have crashed (crash hazards: ")
 	b.WriteString(strconv.Itoa(len(hs)))
-	b.WriteString(" crash hazards): a node panics when a directory is deleted recursively or expires " +
+	b.WriteString("): a node panics when a directory is deleted recursively or expires " +
 		"while it has a watch, live or abandoned, on a key strictly inside it (docs/protocol.md " +
 		"§12.7; a lagging node counts when it applies the delete, §13.2). Watch the directory " +
 		"recursively instead, or call Cluster.ExpectCrashHazards if the test means it.")
