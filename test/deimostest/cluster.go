@@ -6,12 +6,13 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// Cluster is an in-process Deimos cluster: n HTTP listeners sharing one store. Its
-// methods are safe for concurrent use.
+// Cluster is an in-process Deimos cluster: n HTTP listeners sharing one committed store,
+// each with its own view of it for watches. Its methods are safe for concurrent use.
 type Cluster struct {
 	cfg    config
 	store  *store
@@ -23,20 +24,30 @@ type Cluster struct {
 	members bool // member records exist under /_deimos/machines
 	closed  bool
 
-	addMu      sync.Mutex // serialises node creation
-	closeOnce  sync.Once
-	done       chan struct{}
-	reaperDone chan struct{}
+	addMu       sync.Mutex // serialises node creation
+	closeOnce   sync.Once
+	done        chan struct{}
+	reaperDone  chan struct{}
+	applierDone chan struct{} // nil until the applier of lagging nodes starts; guarded by mu
+
+	writeRaces      atomic.Int64
+	hazardsExpected atomic.Bool
 }
 
-// NewCluster starts an n-node cluster and closes it with t.Cleanup. It fails t on error.
+// NewCluster starts an n-node cluster and closes it with t.Cleanup. It fails t on error,
+// and at cleanup if a crash hazard was recorded (see CrashHazard) unless the test called
+// ExpectCrashHazards or passed WithCrashHazardsAllowed.
 func NewCluster(t testing.TB, n int, opts ...Option) *Cluster {
 	t.Helper()
 	c, err := StartCluster(n, opts...)
 	if err != nil {
 		t.Fatalf("deimostest: start cluster: %v", err)
 	}
-	t.Cleanup(c.Close)
+	t.Cleanup(func() {
+		t.Helper()
+		c.Close()
+		c.reportHazards(t)
+	})
 	return c
 }
 
@@ -47,7 +58,7 @@ func StartCluster(n int, opts ...Option) (*Cluster, error) {
 	}
 	cfg := newConfig(opts)
 	c := &Cluster{cfg: cfg, done: make(chan struct{}), reaperDone: make(chan struct{})}
-	c.store = newStore(cfg.reapDelay)
+	c.store = newStore(cfg)
 	c.raft.index.Store(cfg.startIndex + 10)
 	c.raft.term.Store(2)
 	go func() {
@@ -61,7 +72,29 @@ func StartCluster(n int, opts ...Option) (*Cluster, error) {
 		}
 	}
 	c.seedMembers()
+	c.store.syncAll()
+	if c.store.defaultLag > 0 {
+		c.startApplier()
+	}
 	return c, nil
+}
+
+// startApplier starts, once, the goroutine that applies lagging nodes' events when due.
+func (c *Cluster) startApplier() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.applierDone != nil {
+		return
+	}
+	c.store.mu.Lock()
+	c.store.lagging = true
+	c.store.mu.Unlock()
+	done := make(chan struct{})
+	c.applierDone = done
+	go func() {
+		defer close(done)
+		c.store.applier(c.done)
+	}()
 }
 
 // reapDelay picks how late after its expiration a key is reaped.
@@ -85,8 +118,10 @@ func (c *Cluster) startNode() (*Node, error) {
 	if c.cfg.basePort > 0 {
 		addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(c.cfg.basePort+i))
 	}
-	n := &Node{c: c, name: "node" + strconv.Itoa(i+1), addr: addr, counts: map[string]int64{}}
+	name := "node" + strconv.Itoa(i+1)
+	n := &Node{c: c, name: name, addr: addr, counts: map[string]int64{}, rep: c.store.newReplica(name)}
 	if _, err := n.listen(); err != nil {
+		c.store.removeReplica(n.rep)
 		return nil, err
 	}
 	n.memberID = memberID(n.url)
@@ -112,6 +147,7 @@ func (c *Cluster) AddNode() (*Node, error) {
 		c.register(n)
 		c.publish(n)
 	}
+	c.store.caughtUp(n.rep)
 	return n, nil
 }
 
@@ -127,12 +163,16 @@ func (c *Cluster) Close() {
 		c.mu.Lock()
 		c.closed = true
 		nodes := append([]*Node(nil), c.nodes...)
+		applierDone := c.applierDone
 		c.mu.Unlock()
 		for _, n := range nodes {
 			n.Stop()
 		}
 		close(c.done)
 		<-c.reaperDone
+		if applierDone != nil {
+			<-applierDone
+		}
 	})
 }
 
@@ -160,7 +200,7 @@ func (c *Cluster) Nodes() []*Node {
 	return append([]*Node(nil), c.nodes...)
 }
 
-// Index returns the current store index.
+// Index returns the current (committed) store index.
 func (c *Cluster) Index() uint64 { return c.store.Index() }
 
 // History returns every event the store emitted (not only the last 1000) whose key equals
@@ -183,13 +223,14 @@ func (c *Cluster) Requests(method string) int64 {
 
 // Watchers returns how many long-poll watches are waiting for an event on the cluster's
 // nodes, so a test can wait until a watch is in place before it writes (a write that
-// happens before the poll is registered is answered from history instead).
+// happens before the poll is registered is answered from history instead). Watchers whose
+// client left are not counted, although they still matter to CrashHazards.
 func (c *Cluster) Watchers() int {
 	c.store.mu.Lock()
 	defer c.store.mu.Unlock()
 	n := 0
-	for _, set := range c.store.watchers.byKey {
-		n += len(set)
+	for _, r := range c.store.replicas {
+		n += r.watchers.live()
 	}
 	return n
 }

@@ -2,7 +2,7 @@ package deimostest
 
 import "net/http"
 
-// Error codes the server produces over the client API (PROTOCOL.md §7.2).
+// Error codes the server produces over the client API (docs/protocol.md §7.2).
 const (
 	codeKeyNotFound      = 100
 	codeTestFailed       = 101

@@ -44,7 +44,7 @@ func preread(r *http.Request) {
 	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(buf), r.Body))
 }
 
-// route dispatches like the server's router (PROTOCOL.md §2).
+// route dispatches like the server's router (docs/protocol.md §2).
 func (h *nodeHandler) route(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusOK)

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// serveKeys handles /keys and /keys/<key>: validation, dispatch (PROTOCOL.md §4) and the
-// answer.
+// serveKeys handles /keys and /keys/<key>: validation, dispatch (docs/protocol.md §4) and
+// the answer.
 func (h *nodeHandler) serveKeys(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete:
@@ -36,8 +36,11 @@ func (h *nodeHandler) serveKeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := h.n.c
-	o, write := c.operation(r.Method, key, p)
+	o, write := c.operation(r.Method, key, p, h.n.rep)
 	res, status := c.commit(r.Context(), h.g.stop, o, write)
+	if status == committed && res.rep != nil && res.rep.race != nil {
+		h.raceWindow(r.Context())
+	}
 	if status != abandoned && !h.n.waitResumed(r.Context(), h.g.stop) {
 		// Paused meanwhile and the client left: like a stopped process, say nothing.
 		status = abandoned
@@ -53,15 +56,27 @@ func (h *nodeHandler) serveKeys(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// operation maps a validated request to a store operation; write reports whether it
-// mutates. The TTL's absolute expiration is taken now, at request time.
-func (c *Cluster) operation(method, key string, p *params) (o op, write bool) {
+// operation maps a validated request answered by node rep to a store operation; write
+// reports whether it mutates. Like a raft member, the node applies everything committed
+// (the operation included) before it answers. The TTL's absolute expiration is taken now,
+// at request time.
+func (c *Cluster) operation(method, key string, p *params, rep *replica) (o op, write bool) {
+	run, write := c.storeOp(method, key, p, rep)
+	return func() (*reply, *apiError) {
+		res, err := run()
+		c.store.caughtUp(rep)
+		return res, err
+	}, write
+}
+
+// storeOp maps a validated request to the store operation itself.
+func (c *Cluster) storeOp(method, key string, p *params, rep *replica) (o op, write bool) {
 	st := c.store
 	if method == http.MethodGet {
 		return func() (*reply, *apiError) { return st.get(key, p.recursive, p.sorted) }, false
 	}
 	r := &writeReq{key: key, value: p.value, dir: p.dir, recursive: p.recursive,
-		prevValue: p.prevValue, hasPrevValue: p.hasPrevValue, prevIndex: p.prevIndex}
+		prevValue: p.prevValue, hasPrevValue: p.hasPrevValue, prevIndex: p.prevIndex, origin: rep}
 	if p.hasTTL {
 		r.exp = expirationFor(time.Now(), p.ttl)
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,7 @@ type Node struct {
 	addr     string // host:port, fixed after the first start
 	url      string
 	memberID uint64
+	rep      *replica // the node's view for watches; fixed
 
 	mu      sync.Mutex
 	gen     *generation   // nil while stopped
@@ -34,6 +36,7 @@ type generation struct {
 	srv     *http.Server
 	stop    chan struct{}
 	served  chan struct{}
+	dying   atomic.Bool // set before the connections are cut: watches then are not abandoned
 	mu      sync.Mutex
 	stopped bool
 	active  sync.WaitGroup
@@ -52,6 +55,7 @@ func (g *generation) enter() bool {
 
 // shutdown closes the listener and every connection, ends the handlers and waits for them.
 func (g *generation) shutdown() {
+	g.dying.Store(true)
 	_ = g.srv.Close()
 	g.mu.Lock()
 	g.stopped = true
@@ -75,8 +79,8 @@ func (n *Node) Running() bool {
 }
 
 // Stop closes the listener and every open connection: clients get connection refused,
-// and requests in flight (watches included) see their connection cut. It is a no-op on a
-// stopped node.
+// and requests in flight (watches included) see their connection cut. The node's watchers,
+// abandoned ones too, are gone, as with a dead process. It is a no-op on a stopped node.
 func (n *Node) Stop() {
 	n.mu.Lock()
 	g := n.gen
@@ -84,18 +88,20 @@ func (n *Node) Stop() {
 	n.mu.Unlock()
 	if g != nil {
 		g.shutdown()
+		n.c.store.dropAbandoned(n.rep)
 	}
 }
 
-// Start restarts a stopped node on the same address. Like a real restart it republishes
-// the node's member record (one more hidden set event) when the cluster has member
-// records. It is a no-op on a running node.
+// Start restarts a stopped node on the same address. Like a real restart it catches up
+// with the store (it replays its log) and republishes the node's member record (one more
+// hidden set event) when the cluster has member records. It is a no-op on a running node.
 func (n *Node) Start() error {
 	restarted, err := n.listen()
 	if err != nil || !restarted {
 		return err
 	}
 	n.c.publish(n)
+	n.c.store.caughtUp(n.rep)
 	return nil
 }
 
@@ -120,6 +126,9 @@ func (n *Node) listen() (restarted bool, err error) {
 		ln, scheme = tls.NewListener(ln, cfg), "https"
 	}
 	n.url = scheme + "://" + n.addr
+	if n.started {
+		n.c.store.caughtUp(n.rep) // a restarted node has replayed its log before it serves
+	}
 	g := &generation{stop: make(chan struct{}), served: make(chan struct{})}
 	g.srv = &http.Server{
 		Handler:      &nodeHandler{n: n, g: g},

@@ -10,7 +10,10 @@ const (
 	defaultStartIndex    = 6
 	defaultWatchTimeout  = 5 * time.Minute
 	defaultServerTimeout = 10 * time.Second
-	historySize          = 1000
+	// defaultRaceWindow is how long WithWriteIndexRace holds a write between its apply
+	// and its headers.
+	defaultRaceWindow = 2 * time.Millisecond
+	historySize       = 1000
 )
 
 // Option configures a Cluster.
@@ -24,6 +27,11 @@ type config struct {
 	serverTimeout time.Duration
 	tlsConfig     *tls.Config
 	basePort      int
+	watchLag      time.Duration
+	writeRace     bool
+	raceWindow    time.Duration
+	// hazardsAllowed keeps NewCluster from failing the test on crash hazards.
+	hazardsAllowed bool
 }
 
 func newConfig(opts []Option) config {
@@ -31,6 +39,7 @@ func newConfig(opts []Option) config {
 		startIndex:    defaultStartIndex,
 		watchTimeout:  defaultWatchTimeout,
 		serverTimeout: defaultServerTimeout,
+		raceWindow:    defaultRaceWindow,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -69,3 +78,37 @@ func WithTLS(cfg *tls.Config) Option { return func(c *config) { c.tlsConfig = cf
 // WithBasePort makes node i listen on 127.0.0.1:port+i instead of a random free port
 // (0, the default, picks random ports). Nodes added later take the next ports.
 func WithBasePort(port int) Option { return func(c *config) { c.basePort = port } }
+
+// WithWatchLag makes every node's view of the store for watches trail the committed store
+// by d, as followers do on a real cluster (docs/protocol.md §13.2; default 0: every node
+// applies each event at once, deterministically). A node applies the committed events in
+// index order, each d after its commit, and at once everything pending when it answers a
+// non-watch request (a GET or a write goes through raft, which applies before answering).
+// Its watches only see what it applied: a watch without waitIndex waits for the next event
+// after the node's applied index (so it can be answered with a write another node already
+// acknowledged), the history scan and the 401 check use the node's applied index, and a
+// waitIndex above it registers a watcher that the node notifies when it applies the
+// event. Node.SetWatchLag overrides it per node.
+func WithWatchLag(d time.Duration) Option { return func(c *config) { c.watchLag = d } }
+
+// WithWriteIndexRace reproduces the server's write-index race (docs/protocol.md §6.2,
+// §6.4; default off): a watch answered from history on the node that answered a write
+// overwrites the write's event index with that node's current store index, so if it
+// happens between the apply of the write and its response headers, the write's
+// X-Deimos-Index names a later index than its own (node.modifiedIndex in the body stays
+// right). To make the race happen in tests, every successful write waits a window between
+// its apply and its headers: 2 ms unless WithWriteIndexRaceWindow says otherwise.
+// Cluster.WriteIndexRaces counts the answers it changed.
+func WithWriteIndexRace() Option { return func(c *config) { c.writeRace = true } }
+
+// WithWriteIndexRaceWindow turns on WithWriteIndexRace with a window of d between a
+// write's apply and its headers (0: no added window; the race then needs a watch in the
+// few microseconds the handler takes, as on the real server).
+func WithWriteIndexRaceWindow(d time.Duration) Option {
+	return func(c *config) { c.writeRace, c.raceWindow = true, d }
+}
+
+// WithCrashHazardsAllowed keeps NewCluster from failing the test when crash hazards
+// (docs/protocol.md §12.7, see CrashHazard) were recorded; Cluster.CrashHazards still
+// lists them. Cluster.ExpectCrashHazards does the same from inside the test.
+func WithCrashHazardsAllowed() Option { return func(c *config) { c.hazardsAllowed = true } }

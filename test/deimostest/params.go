@@ -14,7 +14,7 @@ const maxFormBytes = 10 << 20
 
 var errFormTooLarge = errors.New("http: POST too large")
 
-// params are the validated request parameters (PROTOCOL.md §3).
+// params are the validated request parameters (docs/protocol.md §3).
 type params struct {
 	value        string
 	hasTTL       bool

@@ -31,11 +31,16 @@ func (c *Cluster) setRaftHeaders(h http.Header) {
 	h.Set("X-Raft-Term", strconv.FormatUint(term, 10))
 }
 
-// writeReply answers a successful get or write (PROTOCOL.md §5).
+// writeReply answers a successful get or write (docs/protocol.md §5). X-Deimos-Index is
+// read now, so the write-index race can have raised it (§6.2).
 func (c *Cluster) writeReply(w http.ResponseWriter, r *reply) {
+	idx, raced := r.header()
+	if raced {
+		c.writeRaces.Add(1)
+	}
 	h := w.Header()
 	h.Set("Content-Type", contentJSON)
-	h.Set("X-Deimos-Index", strconv.FormatUint(r.index, 10))
+	h.Set("X-Deimos-Index", strconv.FormatUint(idx, 10))
 	c.setRaftHeaders(h)
 	w.WriteHeader(r.status)
 	writeJSON(w, r.ev)
@@ -43,7 +48,7 @@ func (c *Cluster) writeReply(w http.ResponseWriter, r *reply) {
 }
 
 // writeError answers a JSON error. Store and watch errors get the trailing
-// "Internal Server Error" line (PROTOCOL.md §7.1).
+// "Internal Server Error" line (docs/protocol.md §7.1).
 func writeError(w http.ResponseWriter, e *apiError) {
 	h := w.Header()
 	h.Set("Content-Type", contentText)

@@ -23,30 +23,40 @@ type entry struct {
 
 func (e *entry) permanent() bool { return e.expireAt.IsZero() }
 
-// store is the shared key space: one tree, one global index, the event history and the
-// watchers. Every field is guarded by mu.
+// store is the committed key space: one tree, one global index and the committed event
+// log, plus one replica per node (what that node has applied, for its watches). Every
+// field is guarded by mu.
 type store struct {
 	mu       sync.Mutex
 	root     *entry
 	index    uint64
 	history  history
-	watchers watchers
+	replicas []*replica
 	ttl      ttlQueue
 	now      func() time.Time
 	// kick wakes the reaper when the earliest expiration may have changed.
 	kick chan struct{}
 	// reapDelay picks how late a key due at the given time is reaped.
 	reapDelay func() time.Duration
+	// defaultLag is WithWatchLag: how long a node without its own lag trails the log.
+	defaultLag time.Duration
+	// lagging is set once the applier runs; emit then wakes it through applyKick.
+	lagging   bool
+	applyKick chan struct{}
+	// writeRace is WithWriteIndexRace: client writes get a race cell.
+	writeRace bool
+	hazards   []CrashHazard
 }
 
-func newStore(reapDelay func() time.Duration) *store {
+func newStore(cfg config) *store {
 	return &store{
-		root:      &entry{key: "/", dir: true, children: map[string]*entry{}},
-		history:   newHistory(historySize),
-		watchers:  newWatchers(),
-		now:       time.Now,
-		kick:      make(chan struct{}, 1),
-		reapDelay: reapDelay,
+		root:       &entry{key: "/", dir: true, children: map[string]*entry{}},
+		now:        time.Now,
+		kick:       make(chan struct{}, 1),
+		reapDelay:  cfg.reapDelay,
+		defaultLag: max(cfg.watchLag, 0),
+		applyKick:  make(chan struct{}, 1),
+		writeRace:  cfg.writeRace,
 	}
 }
 
@@ -129,6 +139,19 @@ func detach(e *entry) {
 	markRemoved(e)
 }
 
+// has reports whether the subtree of the directory e holds the relative path rel.
+func (e *entry) has(rel string) bool {
+	cur := e
+	for _, seg := range strings.Split(rel, "/") {
+		next, ok := cur.children[seg] // nil map for files: not found
+		if !ok {
+			return false
+		}
+		cur = next
+	}
+	return true
+}
+
 func markRemoved(e *entry) {
 	e.removed = true
 	for _, c := range e.children {
@@ -136,12 +159,26 @@ func markRemoved(e *entry) {
 	}
 }
 
-// emit records an event at the next index and hands it to the watchers. The caller has
-// already incremented s.index.
-func (s *store) emit(ev *Event) {
-	s.history.add(ev)
-	gone := ev.Action == actionDelete || ev.Action == actionExpire
-	s.watchers.notify(ev, gone && ev.PrevNode != nil && ev.PrevNode.Dir)
+// emit commits an event at the current index (the caller has already incremented
+// s.index): it is logged, and every node without lag applies it at once (its watchers are
+// notified now); lagging nodes apply it later. origin is the node whose client write made
+// it (nil for expiry and member records), dir the detached directory when one went away.
+// It returns the event's write-index race cell (nil unless WithWriteIndexRace).
+func (s *store) emit(ev *Event, origin *replica, dir *entry) *raceCell {
+	l := logged{ev: ev, at: s.now(), gone: dir}
+	if s.writeRace && origin != nil {
+		l.race = &raceCell{origin: origin}
+	}
+	s.history.add(l)
+	for _, r := range s.replicas {
+		if s.lagOf(r) == 0 {
+			s.catchUp(r)
+		}
+	}
+	if s.lagging {
+		s.wakeApplier()
+	}
+	return l.race
 }
 
 // isHidden reports whether any segment of the relative path rel starts with '_'.

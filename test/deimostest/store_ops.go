@@ -17,18 +17,21 @@ type writeReq struct {
 	prevValue    string
 	hasPrevValue bool
 	prevIndex    uint64
+	origin       *replica // the node answering the write
 }
 
-// reply is a successful store answer: the body, its HTTP status and X-Deimos-Index.
+// reply is a successful store answer: the body, its HTTP status and X-Deimos-Index (the
+// write-index race may raise the header through race, see header).
 type reply struct {
 	ev     *Event
 	status int
 	index  uint64
+	race   *raceCell
 }
 
 func (s *store) rootReadOnly() *apiError { return newStoreError(codeRootReadOnly, "/", s.index) }
 
-// get reads key (PROTOCOL.md §9).
+// get reads key (docs/protocol.md §9).
 func (s *store) get(key string, recursive, sorted bool) (*reply, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -76,8 +79,8 @@ func (s *store) set(r *writeReq, create bool) (*reply, *apiError) {
 		status = http.StatusOK
 	}
 	s.track(e)
-	s.emit(ev)
-	return &reply{ev: ev, status: status, index: idx}, nil
+	race := s.emit(ev, r.origin, nil)
+	return &reply{ev: ev, status: status, index: idx, race: race}, nil
 }
 
 func newEntry(key, value string, dir bool, exp time.Time, idx uint64) *entry {
@@ -122,7 +125,7 @@ func (s *store) cas(r *writeReq) (*reply, *apiError) {
 }
 
 // replace applies an update or compareAndSwap to e. A directory keeps its stored
-// modifiedIndex (the server's bug, PROTOCOL.md §9) while the event shows the new one.
+// modifiedIndex (the server's bug, docs/protocol.md §9) while the event shows the new one.
 func (s *store) replace(e *entry, r *writeReq, action string) *reply {
 	now := s.now()
 	idx := s.index + 1
@@ -137,8 +140,8 @@ func (s *store) replace(e *entry, r *writeReq, action string) *reply {
 	node.ModifiedIndex = idx
 	ev := &Event{Action: action, Node: node, PrevNode: prevWithBug(old, r.exp)}
 	s.track(e)
-	s.emit(ev)
-	return &reply{ev: ev, status: http.StatusOK, index: idx}
+	race := s.emit(ev, r.origin, nil)
+	return &reply{ev: ev, status: http.StatusOK, index: idx, race: race}
 }
 
 // compare finds the file r targets and checks prevValue/prevIndex (101 on mismatch).
@@ -166,7 +169,7 @@ func (s *store) compare(r *writeReq) (*entry, *apiError) {
 	return e, nil
 }
 
-// remove deletes key (dir/recursive rules of PROTOCOL.md §9).
+// remove deletes key (dir/recursive rules of docs/protocol.md §9).
 func (s *store) remove(r *writeReq) (*reply, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -183,7 +186,7 @@ func (s *store) remove(r *writeReq) (*reply, *apiError) {
 	if e.dir && !r.recursive && len(e.children) > 0 {
 		return nil, newStoreError(codeDirNotEmpty, r.key, s.index)
 	}
-	return s.drop(e, actionDelete, true), nil
+	return s.drop(e, r.origin, actionDelete, true), nil
 }
 
 // cad deletes a file if prevValue and prevIndex match.
@@ -197,18 +200,27 @@ func (s *store) cad(r *writeReq) (*reply, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	return s.drop(e, actionCAD, false), nil
+	return s.drop(e, r.origin, actionCAD, false), nil
 }
 
 // drop removes e and its subtree at the next index and emits the event.
-func (s *store) drop(e *entry, action string, withDir bool) *reply {
+func (s *store) drop(e *entry, origin *replica, action string, withDir bool) *reply {
 	idx := s.index + 1
 	prev := e.repr(s.now())
 	detach(e)
 	s.index = idx
 	ev := &Event{Action: action, Node: e.bare(idx, withDir), PrevNode: prev}
-	s.emit(ev)
-	return &reply{ev: ev, status: http.StatusOK, index: idx}
+	race := s.emit(ev, origin, dirOrNil(e))
+	return &reply{ev: ev, status: http.StatusOK, index: idx, race: race}
+}
+
+// dirOrNil returns e if it is a directory: a removed directory is kept (frozen) beside
+// its event for the crash-hazard detector.
+func dirOrNil(e *entry) *entry {
+	if e.dir {
+		return e
+	}
+	return nil
 }
 
 // post creates an in-order child of the directory key, named after its index.
@@ -235,6 +247,6 @@ func (s *store) post(r *writeReq) (*reply, *apiError) {
 	s.index = idx
 	ev := &Event{Action: actionCreate, Node: e.repr(now)}
 	s.track(e)
-	s.emit(ev)
-	return &reply{ev: ev, status: http.StatusCreated, index: idx}, nil
+	race := s.emit(ev, r.origin, nil)
+	return &reply{ev: ev, status: http.StatusCreated, index: idx, race: race}, nil
 }

@@ -49,7 +49,7 @@ func (e *entry) listing(now time.Time, recursive, sorted bool) *NodeJSON {
 
 // prevWithBug is the prevNode of update and compareAndSwap as the real server shows it:
 // the old ttl, but the expiration field pointing at the node's new expiration (the zero
-// time when the TTL was removed). PROTOCOL.md §11.2, reproduced on purpose.
+// time when the TTL was removed). docs/protocol.md §11.2, reproduced on purpose.
 func prevWithBug(old *NodeJSON, newExp time.Time) *NodeJSON {
 	if old.Expiration != nil {
 		old.Expiration = localTime(newExp)

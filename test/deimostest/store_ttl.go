@@ -9,7 +9,7 @@ import (
 var minExpiration = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // expirationFor turns a ttl parameter into an absolute expiration taken at request time,
-// reproducing the server's nanosecond overflow (PROTOCOL.md §11.1): the sum wraps around
+// reproducing the server's nanosecond overflow (docs/protocol.md §11.1): the sum wraps around
 // int64, and anything before 2000 is treated as permanent (zero time).
 func expirationFor(now time.Time, ttl uint64) time.Time {
 	ns := now.UnixNano() + int64(ttl)*int64(time.Second) // wraps like the server
@@ -96,7 +96,7 @@ func (s *store) expire(e *entry) {
 	prev := e.repr(s.now())
 	detach(e)
 	s.index = idx
-	s.emit(&Event{Action: actionExpire, Node: e.bare(idx, false), PrevNode: prev})
+	s.emit(&Event{Action: actionExpire, Node: e.bare(idx, false), PrevNode: prev}, nil, dirOrNil(e))
 }
 
 // reaper runs until done is closed. It reaps through guard, which refuses (returns false)

@@ -5,19 +5,29 @@ import (
 	"time"
 )
 
-// serveWatch answers a long-poll watch (PROTOCOL.md §12): 200 and headers at once (no
-// X-Deimos-Index), then one event, or nothing when the watch timeout passes. With
-// stream=true the response stays open and idle after the event until the timeout. A paused
-// node holds the event and the end of the response until it resumes.
+// serveWatch answers a long-poll watch (docs/protocol.md §12) from this node's view of
+// the store: 200 and headers at once (no X-Deimos-Index), then one event, or nothing when
+// the watch timeout passes. With stream=true the response stays open and idle after the
+// event until the timeout. A paused node holds the event and the end of the response until
+// it resumes. A watcher whose client leaves stays registered (abandoned) until an event or
+// its timeout, as on the real server; one cut by Stop goes with the node.
 func (h *nodeHandler) serveWatch(w http.ResponseWriter, r *http.Request, key string, p *params) {
-	c := h.n.c
-	ev, wt, err := c.store.watch(key, p.recursive, p.waitIndex)
+	c, rep := h.n.c, h.n.rep
+	ev, wt, err := c.store.watch(rep, key, p.recursive, p.waitIndex)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	deadline := time.Now().Add(c.cfg.watchTimeout)
+	left := false // the client left: keep the watcher, abandoned
 	if wt != nil {
-		defer c.store.unwatch(wt)
+		defer func() {
+			if left {
+				c.store.abandon(rep, wt, deadline)
+			} else {
+				c.store.unwatch(rep, wt) // a no-op once delivered
+			}
+		}()
 	}
 	w.Header().Set("Content-Type", contentJSON)
 	c.setRaftHeaders(w.Header())
@@ -34,6 +44,7 @@ func (h *nodeHandler) serveWatch(w http.ResponseWriter, r *http.Request, key str
 			h.n.waitResumed(ctx, stop)
 			return
 		case <-ctx.Done():
+			left = !h.g.dying.Load()
 			return
 		case <-stop:
 			return

@@ -117,6 +117,7 @@ func TestWatchTimeoutAndStream(t *testing.T) {
 
 func TestWatchDescendantOfDeletedDirectory(t *testing.T) {
 	c := deimostest.NewCluster(t, 1)
+	c.ExpectCrashHazards() // the real node would have crashed: see hazard_test.go
 	cl := newClient(t, c)
 	cl.put("/pd/child", "c")
 	res := cl.startWatch(context.Background(), "/pd/child?wait=true")

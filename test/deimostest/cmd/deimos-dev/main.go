@@ -3,7 +3,10 @@
 //	go run ./test/deimostest/cmd/deimos-dev -nodes 3 -port 4001
 //
 // It prints the client URLs of its nodes, one per line, then serves until SIGINT or
-// SIGTERM. With -port 0 every node gets a random free port.
+// SIGTERM. With -port 0 every node gets a random free port. -watch-lag makes the nodes'
+// watches trail the store like followers' and -write-index-race reproduces the server's
+// X-Deimos-Index race; at exit it lists the moments a real node would have crashed
+// (a directory deleted or expired with a watch inside it).
 package main
 
 import (
@@ -26,18 +29,26 @@ func main() {
 	watchTimeout := flag.Duration("watch-timeout", 5*time.Minute, "how long a watch is held before an empty 200")
 	serverTimeout := flag.Duration("server-timeout", 10*time.Second, "how long requests hang without quorum")
 	startIndex := flag.Uint64("start-index", 6, "store index of the fresh cluster")
+	watchLag := flag.Duration("watch-lag", 0, "how long every node's watches trail the committed store (0: no lag)")
+	race := flag.Bool("write-index-race", false, "reproduce the race that gives a write a later X-Deimos-Index")
+	raceWindow := flag.Duration("write-index-race-window", 2*time.Millisecond, "with -write-index-race: how long a write waits between its apply and its headers")
 	flag.Parse()
 
 	if *reapMax < *reapMin {
 		*reapMax = *reapMin
 	}
-	c, err := deimostest.StartCluster(*nodes,
+	opts := []deimostest.Option{
 		deimostest.WithBasePort(*port),
 		deimostest.WithReapDelay(*reapMin, *reapMax),
 		deimostest.WithWatchTimeout(*watchTimeout),
 		deimostest.WithServerTimeout(*serverTimeout),
 		deimostest.WithStartIndex(*startIndex),
-	)
+		deimostest.WithWatchLag(*watchLag),
+	}
+	if *race {
+		opts = append(opts, deimostest.WithWriteIndexRaceWindow(*raceWindow))
+	}
+	c, err := deimostest.StartCluster(*nodes, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deimos-dev:", err)
 		os.Exit(1)
@@ -52,4 +63,10 @@ func main() {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	fmt.Fprintln(os.Stderr, "deimos-dev: shutting down")
+	for _, h := range c.CrashHazards() {
+		fmt.Fprintln(os.Stderr, "deimos-dev: crash hazard:", h)
+	}
+	if *race {
+		fmt.Fprintln(os.Stderr, "deimos-dev: write answers with a later X-Deimos-Index:", c.WriteIndexRaces())
+	}
 }
