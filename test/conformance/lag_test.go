@@ -12,10 +12,6 @@ import (
 )
 
 // How the suite copes with follower lag and the §12.7 crash.
-//
-// The four lines marked TODO(merge) switch on package deimostest's lag,
-// write-index race and crash-hazard detector once that package has them:
-// replace each such line by the code after its marker.
 
 // targetWatchLag is how far each in-process node's watch view trails the
 // committed store. The real cluster lags by a few milliseconds; a much larger
@@ -27,18 +23,16 @@ const targetWatchLag = 100 * time.Millisecond
 // adds to mimic a real cluster: follower lag visible to watches (docs/protocol.md
 // §13.2) and the write-index race (§6.2).
 func laggyOptions() []deimostest.Option {
-	return nil // TODO(merge): return []deimostest.Option{deimostest.WithWatchLag(targetWatchLag), deimostest.WithWriteIndexRace()}
+	return []deimostest.Option{deimostest.WithWatchLag(targetWatchLag), deimostest.WithWriteIndexRace()}
 }
-
-// hazardDetection reports whether package deimostest can tell that a real node
-// would have crashed (§12.7).
-const hazardDetection = false // TODO(merge): const hazardDetection = true
 
 // crashHazards describes every crash hazard c recorded: a watcher, on any
 // node and lag included, inside a directory that was deleted or expired.
 func crashHazards(c *deimostest.Cluster) []string {
 	var out []string
-	// TODO(merge): for _, h := range c.CrashHazards() { out = append(out, fmt.Sprintf("%+v", h)) }
+	for _, h := range c.CrashHazards() {
+		out = append(out, fmt.Sprintf("%+v", h))
+	}
 	return out
 }
 
@@ -57,11 +51,9 @@ func checkCrashHazards(c *deimostest.Cluster) error {
 // the end of the test that c saw at least one such hazard.
 func expectCrashHazards(t testing.TB, c *deimostest.Cluster) {
 	t.Helper()
-	// TODO(merge): c.ExpectCrashHazards()
+	c.ExpectCrashHazards()
 	t.Cleanup(func() {
-		if hazardDetection {
-			assert.NotEmpty(t, crashHazards(c), "the in-process server must flag what crashes the real one")
-		}
+		assert.NotEmpty(t, crashHazards(c), "the in-process server must flag what crashes the real one")
 	})
 }
 
