@@ -326,4 +326,3 @@ func TestStream_HiddenWatchedKeySeesItsAncestorRemoved(t *testing.T) {
 		{kv.ActionSet, "/_svc/member", next.Index},
 	}, triples(got))
 }
-
