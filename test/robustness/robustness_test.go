@@ -38,6 +38,7 @@ type runConfig struct {
 	opTimeout      time.Duration // the deadline of each operation
 	serverTimeout  time.Duration // in-process: how long requests hang without quorum
 	watchTimeout   time.Duration // in-process: how long a long poll is held
+	watchLag       time.Duration // in-process: how far each node's watches trail the store
 	checkTimeout   time.Duration // porcupine's budget per key
 	artifacts      string        // where visualisations go
 }
@@ -61,6 +62,7 @@ func loadConfig(t *testing.T) runConfig {
 		opTimeout:      1500 * time.Millisecond,
 		serverTimeout:  250 * time.Millisecond,
 		watchTimeout:   2 * time.Second,
+		watchLag:       10 * time.Millisecond,
 		checkTimeout:   time.Minute,
 		artifacts:      os.Getenv("ROBUSTNESS_ARTIFACTS"),
 	}
@@ -109,6 +111,7 @@ type runResult struct {
 	byKind        map[opKind]int
 	violations    []violation
 	finalIndex    uint64
+	indexRaces    int64 // write answers whose X-Deimos-Index named a later write
 	cfg           runConfig
 }
 
@@ -120,13 +123,13 @@ func (r runResult) summary() string {
 		total += v
 	}
 	sort.Strings(fs)
-	return fmt.Sprintf("ROBUSTNESS SUMMARY: operations=%d checked-by-porcupine=%d keys=%d unknown-outcomes=%d not-applied=%d rejected=%d | faults=%d (%s) | lock attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | semaphore permits=%d attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | election campaigns=%d terms=%d proclaimed=%d lost-while-leading=%d orphaned=%d sessions-lost=%d observer-changes=%d long-terms-required=%d | watch segments=%d events=%d compared-with-server=%d restarts=%d | final index %d | violations=%d",
+	return fmt.Sprintf("ROBUSTNESS SUMMARY: operations=%d checked-by-porcupine=%d keys=%d unknown-outcomes=%d not-applied=%d rejected=%d | faults=%d (%s) | lock attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | semaphore permits=%d attempts=%d grants=%d lost-while-held=%d sessions-lost=%d | election campaigns=%d terms=%d proclaimed=%d lost-while-leading=%d orphaned=%d sessions-lost=%d observer-changes=%d long-terms-required=%d | watch segments=%d events=%d compared-with-server=%d restarts=%d | final index %d write-index-races=%d | violations=%d",
 		r.kv.Ops, r.kv.Checked, r.kv.Keys, r.kv.Unknown, r.kv.NotApplied, r.kv.Rejected,
 		total, strings.Join(fs, " "), r.locks.Attempts, r.locks.Grants, r.locks.Lost, r.locks.SessionsLost,
 		r.cfg.permits, r.sem.Attempts, r.sem.Grants, r.sem.Lost, r.sem.SessionsLost,
 		r.elect.Campaigns, r.elect.Terms, r.elect.Proclaimed, r.elect.Lost, r.elect.Orphaned, r.elect.SessionsLost, r.observed, r.requiredTerms,
 		r.watch.Segments, r.watch.Events, r.watch.Compared, r.watch.Restarts,
-		r.finalIndex, len(r.violations))
+		r.finalIndex, r.indexRaces, len(r.violations))
 }
 
 func run(t *testing.T, cfg runConfig) runResult {
@@ -317,6 +320,8 @@ func run(t *testing.T, cfg runConfig) runResult {
 		}
 	}
 
+	result.violations = append(result.violations, tg.crashHazards()...)
+	result.indexRaces = tg.writeIndexRaces()
 	var segs []segment
 	for _, w := range watchers {
 		segs = append(segs, w.result()...)

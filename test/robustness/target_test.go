@@ -38,14 +38,42 @@ func newTarget(t *testing.T, cfg runConfig) *target {
 	if eps := realEndpoints(); eps != nil {
 		return &target{endpoints: eps, nemesis: newCommandNemesis(os.Getenv("DEIMOS_NEMESIS"), len(eps))}
 	}
+	// As unkind as a real cluster: each node's watches trail the store, and a
+	// write's X-Deimos-Index can name a later write (docs/protocol.md §13.2, §6.2).
 	c, err := deimostest.StartCluster(3,
 		deimostest.WithServerTimeout(cfg.serverTimeout),
 		deimostest.WithWatchTimeout(cfg.watchTimeout),
+		deimostest.WithWatchLag(cfg.watchLag),
+		deimostest.WithWriteIndexRace(),
 	)
 	if err != nil {
 		t.Fatalf("start cluster: %v", err)
 	}
 	return &target{endpoints: c.Endpoints(), cluster: c, nemesis: newClusterNemesis(c, cfg)}
+}
+
+// crashHazards reports, as violations, every moment a real node would have
+// crashed (a watcher inside a directory that was deleted or expired): the
+// SDK's recipes must never cause one. A real cluster reports them by dying,
+// which the other checks then see.
+func (tg *target) crashHazards() []violation {
+	if tg.cluster == nil {
+		return nil
+	}
+	var vs []violation
+	for _, h := range tg.cluster.CrashHazards() {
+		vs = append(vs, violation{Check: "crash-hazard", Detail: h.String()})
+	}
+	return vs
+}
+
+// writeIndexRaces is how many write answers carried a later X-Deimos-Index
+// than their own (0 on a real cluster, where nobody counts).
+func (tg *target) writeIndexRaces() int64 {
+	if tg.cluster == nil {
+		return 0
+	}
+	return tg.cluster.WriteIndexRaces()
 }
 
 func (tg *target) close() {
