@@ -83,7 +83,7 @@ func TestCheckKVConditionalWrites(t *testing.T) {
 	create := op(1, 1, opCreate, 20, 30, resFailed)
 	create.Value, create.Code = "x", 105
 	cas := op(2, 1, opCAS, 40, 50, resOK)
-	cas.Prev, cas.Value, cas.Index = "a", "c", 2
+	cas.Prev, cas.Value, cas.Index, cas.SDKIndex = "a", "c", 2, 2
 	cad := op(3, 0, opCAD, 60, 70, resFailed)
 	cad.Prev, cad.Code = "a", 101
 	ok := []kvOp{set(0, 0, "a", 0, 10, resOK, 1), create, cas, cad, get(4, 2, "c", 80, 90, 2, 2)}
@@ -93,7 +93,7 @@ func TestCheckKVConditionalWrites(t *testing.T) {
 	// A compare-and-delete that claims success against a value that was replaced.
 	bad := append([]kvOp(nil), ok[:3]...)
 	cad2 := op(3, 0, opCAD, 60, 70, resOK)
-	cad2.Prev, cad2.Index = "a", 3
+	cad2.Prev, cad2.Index, cad2.SDKIndex = "a", 3, 3
 	bad = append(bad, cad2)
 	_, vs = checkKV(bad, 0, t.TempDir())
 	require.NotEmpty(t, vs)
