@@ -48,8 +48,9 @@ started).
 Flags: --timeout is, for lock, how long to wait before the command runs:
 reaching the cluster (exit 6) and acquiring the lock (exit 1). With 0, the
 default, deimosctl reaches the cluster within 5s and then waits for the lock
-until interrupted. Releasing the lock is bounded by 5s. A crashed deimosctl blocks the lock for --ttl.
-The key is a directory of contenders; it is never deleted.`,
+until interrupted. Releasing the lock is bounded by 5s. A crashed deimosctl
+blocks the lock for --ttl. The key is a directory of contenders; it is never
+deleted.`,
 		Args: lockArgs,
 	}
 	f := cmd.Flags()

@@ -118,12 +118,26 @@ func displayValue(v string) string {
 	return v
 }
 
-// displayTTL prints the time left of an expiring key, "-" for a permanent one.
+// displayTTL prints the time left of an expiring key, "-" for a permanent
+// one.
 func displayTTL(n *deimos.Node) string {
 	if n.Expiration == nil {
 		return "-"
 	}
-	return (time.Duration(n.TTL) * time.Second).String()
+	return shortDuration(time.Duration(n.TTL) * time.Second)
+}
+
+// shortDuration drops the zero units Duration.String keeps: "1h" for
+// 1h0m0s, "5m" for 5m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // nodeCell is a node's value column: empty for directories.
