@@ -123,4 +123,3 @@ func newCluster(t testing.TB, opts ...deimostest.Option) *deimostest.Cluster {
 	t.Helper()
 	return deimostest.NewCluster(t, 3, opts...)
 }
-

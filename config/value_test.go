@@ -63,9 +63,9 @@ func TestOnChange_OnlyRealChanges(t *testing.T) {
 
 	// None of these changes the decoded value.
 	waitProcessed(t, v, putRaw(t, c, "/cfg/app", `{"host":"a","port":1}`, deimos.WithPrevExist(true), deimos.WithTTL(time.Hour))) // TTL refresh
-	waitProcessed(t, v, putRaw(t, c, "/cfg/app", `{"host":"a","port":1}`))                                                      // same bytes
-	waitProcessed(t, v, putRaw(t, c, "/cfg/app", `{ "port": 1, "host": "a" }`))                                                 // same value
-	putRaw(t, c, "/cfg/other", "x")                                                                                             // a sibling
+	waitProcessed(t, v, putRaw(t, c, "/cfg/app", `{"host":"a","port":1}`))                                                        // same bytes
+	waitProcessed(t, v, putRaw(t, c, "/cfg/app", `{ "port": 1, "host": "a" }`))                                                   // same value
+	putRaw(t, c, "/cfg/other", "x")                                                                                               // a sibling
 
 	put(t, c, "/cfg/app", Settings{Host: "b", Port: 1})
 	calls := r.waitFor(t, Settings{Host: "b", Port: 1}, sameSettings)
