@@ -147,8 +147,10 @@ func newValue[T any](c watch.Client, key string, s settings[T]) (*Value[T], erro
 			v.dirOf[k] = f
 		}
 	}
+	now := time.Now()
+	stale, why := v.healthLocked()
 	v.cur.Store(&state[T]{
-		snap:  Snapshot[T]{Value: s.def, Keys: keys, Missing: true, Stale: true, StaleSince: time.Now(), Since: time.Now()},
+		snap:  Snapshot[T]{Value: s.def, Keys: keys, Missing: true, Stale: stale, StaleSince: now, Since: now, Err: why},
 		print: v.dec.print(s.def),
 	})
 	return v, nil
