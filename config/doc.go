@@ -80,7 +80,8 @@
 //
 // WithLayers stacks keys, later ones taking precedence. With the JSON codec
 // the default and then each present layer are decoded into the same value,
-// so a layer overrides only the fields it sets; nested objects merge, arrays
-// and scalars replace, and null clears. A codec implementing Overlay merges
-// the same way; any other codec lets the highest present layer win whole.
+// so a layer overrides only the fields it sets: struct fields merge
+// recursively, maps gain or replace entries, arrays and scalars are
+// replaced, and null clears. A codec implementing Overlay merges its own way;
+// any other codec lets the highest present layer win whole.
 package config

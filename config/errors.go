@@ -26,6 +26,7 @@ type InvalidValueError struct {
 	Err error
 }
 
+// Error names the key and index and says that the last good value is kept.
 func (e *InvalidValueError) Error() string {
 	return fmt.Sprintf("config: rejected %s at index %d, keeping the last good value: %v", e.Key, e.Index, e.Err)
 }

@@ -54,6 +54,9 @@ func (n *notifier[T]) reportInvalid(bad *InvalidValueError) {
 //
 // The returned function unregisters fn; a call already under way finishes.
 func (v *Value[T]) OnChange(fn func(old, new T)) (unregister func()) {
+	if fn == nil {
+		return func() {}
+	}
 	n := &v.notes
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -88,10 +88,12 @@ func WithValidate[T any](fn func(T) error) Option[T] {
 
 // WithLayers adds keys layered over the key given to Watch, in order: a later
 // key takes precedence over an earlier one. With the JSON codec, the default
-// and then every present layer are decoded into the same value, so a layer
-// overrides only the fields it holds (objects merge field by field and
-// recursively, arrays and scalars replace, null clears). With another codec
-// the highest present layer wins as a whole. Every present layer must decode.
+// and then every present layer are decoded into the same value, as
+// json.Unmarshal does onto an existing value: a layer overrides only the
+// fields it holds, struct fields merge recursively, a map gains or replaces
+// the entries a layer lists, arrays and scalars are replaced, and null
+// clears. With another codec the highest present layer wins as a whole.
+// Every present layer must decode.
 func WithLayers[T any](keys ...string) Option[T] {
 	return func(s *settings[T]) { s.layers = append(s.layers, keys...) }
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,4 +132,33 @@ func TestOutage_WithoutProbesAnOutageIsNotDetectedButTheValueStillCatchesUp(t *t
 	require.NoError(t, cl.Node(0).Start())
 	require.Eventually(t, func() bool { return v.Load().Port == 2 }, eventually, tick)
 	assert.False(t, v.Stale())
+}
+
+// Every node answers reads but fails every watch: the watch loop retries
+// quietly, and only the probes can tell that the value no longer follows.
+func TestOutage_AWatchThatStopsDeliveringMakesTheValueStale(t *testing.T) {
+	cl := newCluster(t)
+	var broken atomic.Bool
+	for _, n := range cl.Nodes() {
+		n.SetHook(func(r deimostest.Request) deimostest.Fault {
+			if broken.Load() && r.Query.Get("wait") == "true" {
+				return deimostest.Fault500
+			}
+			return deimostest.FaultNone
+		})
+	}
+	c := newClient(t, cl.Endpoints()...)
+	put(t, c, "/cfg/app", Settings{Port: 1})
+	v := watchSettings(t, c, "/cfg/app", config.WithProbeInterval[Settings](100*time.Millisecond))
+
+	broken.Store(true)
+	putRaw(t, c, "/cfg/sibling", "x") // answers the poll already waiting, if there is one
+	put(t, c, "/cfg/app", Settings{Port: 2})
+	require.Eventually(t, v.Stale, eventually, tick)
+	assert.Equal(t, Settings{Port: 1}, v.Load())
+	assert.ErrorContains(t, v.Err(), "not caught up")
+
+	broken.Store(false)
+	require.Eventually(t, func() bool { return !v.Stale() }, eventually, tick)
+	assert.Equal(t, Settings{Port: 2}, v.Load())
 }

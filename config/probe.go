@@ -12,15 +12,22 @@ import (
 	"github.com/marsevilspirit/deimos-client/kv"
 )
 
-// errBehind is a probe's finding that the cache has not caught up yet with
-// what a read returned.
-var errBehind = errors.New("config: the watch has not caught up with the store yet")
+// errBehind is a probe's finding that the value does not reflect what a
+// read returned yet.
+var errBehind = errors.New("config: the watch has not caught up with the store")
+
+// stuckProbes is how many probes in a row must find the value behind before
+// a Value that is not stale becomes so: once is a write racing the read,
+// every time for this long is a watch that stopped delivering.
+const stuckProbes = 3
 
 // probe reads the keys every interval. A watch is served from one node's
 // local state and keeps working without quorum (docs/protocol.md §13.3),
 // and the watch package retries a failing poll quietly, so only reads tell
-// whether the cluster answers. A failed read makes the Value stale; it is
-// fresh again once a read succeeds and the caches hold what it returned.
+// whether the cluster answers. A failed read makes the Value stale, and so
+// does a value found behind the reads stuckProbes times in a row (a watch
+// that stopped delivering); it is fresh again once a read succeeds and the
+// value reflects what it returned.
 func (v *Value[T]) probe(ctx context.Context) {
 	every := v.s.probeInterval
 	if every == 0 {
@@ -31,19 +38,19 @@ func (v *Value[T]) probe(ctx context.Context) {
 		backoff.WithMaxInterval(every),
 		backoff.WithMaxElapsedTime(0),
 	)
-	pause := every
+	pause, behind := every, 0
 	for wait.Sleep(ctx, pause) {
 		err := v.probeOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
+		behind = countBehind(behind, err)
 		switch {
 		case errors.Is(err, kv.ErrClosed):
 			v.stop(fmt.Errorf("config: probing: %w", err))
 			return
-		case errors.Is(err, errBehind) && !v.Stale():
-			// A write raced the read; the watch delivers it in a moment.
-			err = nil
+		case behind > 0 && behind < stuckProbes && !v.Stale():
+			err = nil // probably a write that raced the read
 		}
 		v.mu.Lock()
 		changed := (err == nil) != (v.probeErr == nil)
@@ -58,6 +65,13 @@ func (v *Value[T]) probe(ctx context.Context) {
 			pause = retry.NextBackOff()
 		}
 	}
+}
+
+func countBehind(n int, err error) int {
+	if errors.Is(err, errBehind) {
+		return n + 1
+	}
+	return 0
 }
 
 // probeOnce reads every key, within one interval, and checks the caches

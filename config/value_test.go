@@ -197,3 +197,24 @@ func TestWatch_ClosingTheClientStopsTheValue(t *testing.T) {
 	assert.True(t, v.Stale())
 	assert.Equal(t, 7, v.Load().Port, "the last value stays readable")
 }
+
+func TestWatch_ATopLevelKeyIsFollowedByItself(t *testing.T) {
+	c := newClient(t, newCluster(t).Endpoints()...)
+	v := watchSettings(t, c, "/toplevel", config.WithDefault(Settings{Port: 80}))
+	put(t, c, "/toplevel", Settings{Port: 1})
+	require.Eventually(t, func() bool { return v.Load().Port == 1 }, eventually, tick)
+	_, err := c.Delete(t.Context(), "/toplevel")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return v.Load().Port == 80 }, eventually, tick)
+}
+
+// The server leaves hidden keys out of an ancestor's listings and watches,
+// so a hidden key is followed from its hidden segment.
+func TestWatch_AHiddenKeyIsSeen(t *testing.T) {
+	c := newClient(t, newCluster(t).Endpoints()...)
+	put(t, c, "/cfg/_secret/db", Settings{Port: 1})
+	v := watchSettings(t, c, "/cfg/_secret/db")
+	require.Equal(t, 1, v.Load().Port)
+	put(t, c, "/cfg/_secret/db", Settings{Port: 2})
+	require.Eventually(t, func() bool { return v.Load().Port == 2 }, eventually, tick)
+}
