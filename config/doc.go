@@ -43,8 +43,8 @@
 //   - During an outage the value is kept and Stale reports it; the Value
 //     catches up afterwards, by re-listing when the events it missed left the
 //     server's 1000-event history. Stale turns false only once a read has
-//     succeeded and the watch holds what it returned. A watch that ends is
-//     started again; nothing stops silently.
+//     succeeded and the value reflects what it returned. A watch that ends
+//     is started again; nothing stops silently.
 //   - Close, or the end of the context given to Watch, stops every goroutine.
 //
 // # What is watched, and what it costs
@@ -74,7 +74,9 @@
 // Watches keep working on a node that has lost its quorum (§13.3), and the
 // watch package retries failing polls without telling anyone, so a Value
 // also reads its keys every WithProbeInterval: a read that is not answered
-// within the interval marks it stale. Each probe costs one read per key.
+// within the interval marks it stale, and so do three probes in a row that
+// find the value behind what they read (a watch that stopped delivering).
+// Each probe costs one read per key, and reads go through the cluster's log.
 //
 // # Layers
 //

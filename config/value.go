@@ -79,8 +79,9 @@ type Snapshot[T any] struct {
 	// Since is when Value last changed.
 	Since time.Time
 	// Stale is true while the Value cannot confirm that it follows the
-	// cluster: before the first listing, while its watch fails, and while
-	// probes get no answer. Value is then the last one known.
+	// cluster: before the first listing, while its watch fails, while probes
+	// get no answer, and while they keep finding the value behind the store.
+	// Value is then the last one known.
 	Stale bool
 	// StaleSince is when the Value became stale; zero when it is not.
 	StaleSince time.Time
