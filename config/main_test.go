@@ -37,10 +37,10 @@ func newClient(t testing.TB, endpoints ...string) *deimos.Client {
 	return c
 }
 
-// testOptions probe quickly, so outages show within a fraction of a second.
+// testOptions probe often, so outages show within a second.
 func testOptions(extra ...config.Option[Settings]) []config.Option[Settings] {
 	return append([]config.Option[Settings]{
-		config.WithProbeInterval[Settings](200 * time.Millisecond),
+		config.WithProbeInterval[Settings](500 * time.Millisecond),
 		config.WithInitialTimeout[Settings](3 * time.Second),
 	}, extra...)
 }

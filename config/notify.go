@@ -13,6 +13,7 @@ import (
 // never Load.
 type notifier[T any] struct {
 	kickCh chan struct{} // buffered 1
+	from   *state[T]     // the state Watch returned with; set before Value.started closes
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -48,11 +49,14 @@ func (n *notifier[T]) reportInvalid(bad *InvalidValueError) {
 // refresh or an event on another key is no change, and neither is a new
 // encoding of an equal value. Calls are made one at a time from one
 // goroutine, in index order; when changes come faster than callbacks return,
-// intermediate values may be skipped, but the last one is always delivered
-// and old is always the value of the previous call. A callback that panics
+// intermediate values may be skipped, but the last one is always delivered,
+// and old is always the new value of the delivery before (the value Watch
+// returned with, for the first). A callback that panics
 // is recovered (and logged with WithLogger) and stays registered.
 //
-// The returned function unregisters fn; a call already under way finishes.
+// A change made before fn is registered may not reach it; register
+// first, then Load, to miss nothing. The returned function unregisters fn; a
+// call already under way finishes.
 func (v *Value[T]) OnChange(fn func(old, new T)) (unregister func()) {
 	if fn == nil {
 		return func() {}
@@ -100,7 +104,7 @@ func (v *Value[T]) notify(ctx context.Context) {
 	case <-ctx.Done():
 		return
 	}
-	last := v.cur.Load()
+	last := v.notes.from
 	for {
 		select {
 		case <-ctx.Done():

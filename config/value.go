@@ -119,6 +119,7 @@ func Watch[T any](ctx context.Context, c watch.Client, key string, opts ...Optio
 		v.Close()
 		return nil, err
 	}
+	v.notes.from = v.cur.Load() // what callbacks' first old value is
 	close(v.started)
 	return v, nil
 }
