@@ -1,0 +1,73 @@
+package config_test
+
+import (
+	"bytes"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/marsevilspirit/deimos-client/config"
+)
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestOnChange_APanickingCallbackDoesNotStopTheOthers(t *testing.T) {
+	c := newClient(t, newCluster(t).Endpoints()...)
+	var logs syncBuffer
+	v := watchSettings(t, c, "/cfg/app", config.WithLogger[Settings](slog.New(slog.NewTextHandler(&logs, nil))))
+	var panics sync.WaitGroup
+	panics.Add(2)
+	v.OnChange(func(_, _ Settings) {
+		panics.Done()
+		panic("callback bug")
+	})
+	r := record(v)
+
+	put(t, c, "/cfg/app", Settings{Port: 1})
+	r.waitFor(t, Settings{Port: 1}, sameSettings)
+	put(t, c, "/cfg/app", Settings{Port: 2})
+	r.waitFor(t, Settings{Port: 2}, sameSettings)
+	panics.Wait() // the panicking callback stayed registered
+
+	assert.Contains(t, logs.String(), "callback panicked")
+	assert.Contains(t, logs.String(), "callback bug")
+	require.Len(t, r.get(), 2)
+}
+
+func TestLogger_ReportsRejectedValuesAndOutages(t *testing.T) {
+	cl := newCluster(t)
+	c := newClient(t, cl.Node(0).URL())
+	var logs syncBuffer
+	v := watchSettings(t, c, "/cfg/app", config.WithLogger[Settings](slog.New(slog.NewTextHandler(&logs, nil))))
+
+	putRaw(t, c, "/cfg/app", "{")
+	require.Eventually(t, func() bool { return v.Err() != nil }, eventually, tick)
+	cl.Node(0).Stop()
+	require.Eventually(t, v.Stale, eventually, tick)
+	require.NoError(t, cl.Node(0).Start())
+	require.Eventually(t, func() bool { return !v.Stale() }, eventually, tick)
+
+	out := logs.String()
+	assert.Contains(t, out, "level=WARN msg=\"config: rejected a stored value")
+	assert.Contains(t, out, "level=WARN msg=\"config: stale")
+	assert.Contains(t, out, "level=INFO msg=\"config: following the cluster again\"")
+}
