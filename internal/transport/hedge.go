@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
+	"github.com/marsevilspirit/deimos-client/observe"
 )
 
 // hedge is the shared state of a hedged read. The primary attempt A runs on
@@ -34,6 +35,7 @@ type attemptResult struct {
 	ep   *endpoints.Endpoint
 	resp *http.Response
 	err  error
+	obs  *attemptObs // the hedge's observation, when it won
 }
 
 // hedged sends a safe read to c.ep and, after that endpoint's hedge delay,
@@ -50,8 +52,13 @@ func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, err
 		h = new(hedge)
 	}
 
+	number := c.tries + 1
+	var obsA *attemptObs
+	if c.obs != nil {
+		obsA = c.obs.beginAttempt(epA, number)
+	}
 	actx, cancelA := context.WithTimeoutCause(parent, t.cfg.RequestTimeout, errAttemptTimeout)
-	timer := time.AfterFunc(delay, func() { a.runHedge(h, req, epA, cancelA) })
+	timer := time.AfterFunc(delay, func() { a.runHedge(h, req, epA, cancelA, number) })
 	epA.Begin()
 	start := time.Now()
 	resp, err := a.next.RoundTrip(req.WithContext(actx))
@@ -76,6 +83,9 @@ func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, err
 	var errA error
 	switch {
 	case err == nil: // B won meanwhile; A's answer still frees its connection
+		if obsA != nil {
+			obsA.answered(resp)
+		}
 		closeBody(resp.Body)
 		epA.ObserveLatency(elapsed)
 	case bWon: // cancelled because B answered first: slow, not dead
@@ -89,6 +99,9 @@ func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, err
 	r := <-h.results
 	if r.err == nil {
 		c.ep = r.ep
+		if c.obs != nil {
+			c.obs.hedgeWon(r.obs, errA)
+		}
 		return r.resp, nil
 	}
 	if parent.Err() == nil {
@@ -109,6 +122,9 @@ func (a *attemptTripper) finishPrimary(c *call, ep *endpoints.Endpoint, actx, pa
 	ep.ObserveLatency(elapsed)
 	c.abody = attemptBody{ReadCloser: resp.Body, cancel: cancel, ep: ep}
 	resp.Body = &c.abody
+	if c.obs != nil {
+		c.obs.cur.answered(resp)
+	}
 	return resp, nil
 }
 
@@ -119,7 +135,7 @@ func (t *Transport) loserGrace(delay time.Duration) time.Duration {
 
 // runHedge runs on the hedge timer's goroutine: it sends attempt B unless A
 // has returned, no other healthy endpoint exists or the budget is spent.
-func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.Endpoint, cancelA context.CancelFunc) {
+func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.Endpoint, cancelA context.CancelFunc, number int) {
 	t := a.t
 	h.mu.Lock()
 	if h.aDone {
@@ -158,6 +174,11 @@ func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.En
 	u.Scheme, u.Host = epB.Scheme(), epB.Host()
 	reqB.URL, reqB.Host = &u, u.Host
 
+	ob := callFrom(parent).obs
+	var obs *attemptObs
+	if ob != nil {
+		obs = ob.beginHedge(epB, number)
+	}
 	epB.Begin()
 	start := time.Now()
 	resp, err := a.next.RoundTrip(reqB)
@@ -173,23 +194,36 @@ func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.En
 		// The caller's end still cuts the body B won with (stop stays armed).
 		resp.Body = &attemptBody{ReadCloser: resp.Body, cancel: func() { stop(); cancelB() }, ep: epB}
 		cancelA() // free the caller
-		h.results <- attemptResult{ep: epB, resp: resp}
+		if obs != nil {
+			obs.answered(resp)
+		}
+		h.results <- attemptResult{ep: epB, resp: resp, obs: obs} // the caller tells how it ends
 		return
 	}
 	h.mu.Unlock()
+	lost := observe.Superseded
 	switch {
 	case err == nil: // A won; B answered within the grace period
+		if obs != nil {
+			obs.answered(resp)
+		}
 		closeBody(resp.Body)
 		epB.ObserveLatency(elapsed)
 	case aWon: // cut after the grace period
 		t.hedgesCut.Add(1)
 		epB.ObserveSlow(elapsed)
-	default:
-		h.results <- attemptResult{ep: epB, err: a.attemptFailed(epB, bctx, parent, err)}
+		err = nil
+	default: // failed while A still runs, or failed too: A's error decides
+		err = a.attemptFailed(epB, bctx, parent, err)
+		lost = observe.Retried
+		h.results <- attemptResult{ep: epB, err: err}
 	}
 	stop()
 	cancelB()
 	epB.End()
+	if obs != nil {
+		ob.end(obs, lost, err)
+	}
 }
 
 // track registers a background goroutine Close waits for; false once closed.
