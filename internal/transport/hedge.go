@@ -52,13 +52,12 @@ func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, err
 		h = new(hedge)
 	}
 
-	number := c.tries + 1
 	var obsA *attemptObs
 	if c.obs != nil {
-		obsA = c.obs.beginAttempt(epA, number)
+		obsA = c.obs.beginAttempt(epA, c.tries+1)
 	}
 	actx, cancelA := context.WithTimeoutCause(parent, t.cfg.RequestTimeout, errAttemptTimeout)
-	timer := time.AfterFunc(delay, func() { a.runHedge(h, req, epA, cancelA, number) })
+	timer := time.AfterFunc(delay, func() { a.runHedge(h, req, epA, cancelA) })
 	epA.Begin()
 	start := time.Now()
 	resp, err := a.next.RoundTrip(req.WithContext(actx))
@@ -135,7 +134,7 @@ func (t *Transport) loserGrace(delay time.Duration) time.Duration {
 
 // runHedge runs on the hedge timer's goroutine: it sends attempt B unless A
 // has returned, no other healthy endpoint exists or the budget is spent.
-func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.Endpoint, cancelA context.CancelFunc, number int) {
+func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.Endpoint, cancelA context.CancelFunc) {
 	t := a.t
 	h.mu.Lock()
 	if h.aDone {
@@ -163,6 +162,13 @@ func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.En
 		}
 	})
 	h.launched, h.cancelB, h.results = true, cancelB, make(chan attemptResult, 1)
+	// Told while A cannot return yet, so B starts before its call ends, and
+	// while c.tries still numbers A.
+	c := callFrom(parent)
+	var obs *attemptObs
+	if c.obs != nil {
+		obs = c.obs.beginHedge(epB, c.tries+1)
+	}
 	h.mu.Unlock()
 	t.hedgesSent.Add(1)
 
@@ -174,11 +180,6 @@ func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.En
 	u.Scheme, u.Host = epB.Scheme(), epB.Host()
 	reqB.URL, reqB.Host = &u, u.Host
 
-	ob := callFrom(parent).obs
-	var obs *attemptObs
-	if ob != nil {
-		obs = ob.beginHedge(epB, number)
-	}
 	epB.Begin()
 	start := time.Now()
 	resp, err := a.next.RoundTrip(reqB)
@@ -222,7 +223,7 @@ func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.En
 	cancelB()
 	epB.End()
 	if obs != nil {
-		ob.end(obs, lost, err)
+		c.obs.end(obs, lost, err)
 	}
 }
 

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/marsevilspirit/deimos-client/observe"
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
@@ -51,4 +52,44 @@ func BenchmarkObserve(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkObservePaired alternates a GET through a transport without hooks
+// and one through a transport with no-op hooks in every iteration, so load
+// from other processes hits both alike; it reports each side's mean latency
+// and their ratio (allocations are not split).
+func BenchmarkObservePaired(b *testing.B) {
+	c := deimostest.NewCluster(b, 3)
+	ctx := context.Background()
+	newTr := func(hooks []observe.Hooks) *Transport {
+		tr, err := New(Config{Endpoints: c.Endpoints(), Hooks: hooks})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { tr.Close() })
+		return tr
+	}
+	plain, hooked := newTr(nil), newTr([]observe.Hooks{noopHooks()})
+	if _, err := plain.Do(ctx, putReq("/bench", map[string]string{"value": "v"}), nil); err != nil {
+		b.Fatal(err)
+	}
+	req := getReq("/bench")
+	var pt, ht time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var out wireResp
+		start := time.Now()
+		if _, err := plain.Do(ctx, req, &out); err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if _, err := hooked.Do(ctx, req, &out); err != nil {
+			b.Fatal(err)
+		}
+		pt += mid.Sub(start)
+		ht += time.Since(mid)
+	}
+	b.ReportMetric(float64(pt.Nanoseconds())/float64(b.N), "nohooks-ns/op")
+	b.ReportMetric(float64(ht.Nanoseconds())/float64(b.N), "noop-ns/op")
+	b.ReportMetric(float64(ht)/float64(pt), "ratio")
 }
