@@ -84,9 +84,10 @@ type Attempt struct {
 
 // AttemptResult is how one attempt ended.
 type AttemptResult struct {
-	// Outcome classifies the attempt. A failed attempt that was followed by
-	// another is Retried; the operation's last attempt has the operation's
-	// outcome; the loser of a hedged read is Superseded.
+	// Outcome classifies the attempt. A failed attempt after which the
+	// operation went on (with a retry, or with the other copy of a hedged
+	// read) is Retried; the operation's last attempt has the operation's
+	// outcome; the slower copy of a hedged read is Superseded.
 	Outcome Outcome
 	// Err is what went wrong; nil for OK and Superseded attempts.
 	Err error

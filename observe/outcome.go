@@ -13,8 +13,8 @@ const (
 	// (100) or compare failed (101). The cluster worked; the request was
 	// refused.
 	ServerError
-	// Retried: the attempt failed and the operation went on with another one
-	// (attempts only).
+	// Retried: the attempt failed and the operation went on with another one:
+	// a retry, or the other copy of a hedged read (attempts only).
 	Retried
 	// UnknownOutcome: a write was sent but no trustworthy answer came back;
 	// it may or may not have been applied (the error matches
