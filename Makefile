@@ -4,15 +4,23 @@ PKGS      ?= ./...
 TIMEOUT   ?= 9m
 BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
+# NESTED: the nested modules (contrib/...), each with its own go.mod; test and
+# vet cover them too, one module at a time.
+NESTED    ?= $(sort $(patsubst %/go.mod,%,$(shell find . -mindepth 2 -name go.mod -not -path './.git/*')))
 
 .PHONY: all test vet leakcheck examples bench lint fmt cover tidy
 
 all: test
 
 ## test: vet, the goleak guard, every example (each checks what it shows and
-## exits non-zero when it is wrong), then every test with the race detector.
+## exits non-zero when it is wrong), then every test with the race detector,
+## in the module and in each nested module.
 test: vet leakcheck examples
 	$(GO) test -race -count=1 -timeout $(TIMEOUT) $(PKGS)
+	@set -e; for dir in $(NESTED); do \
+		echo "== test $$dir"; \
+		(cd $$dir && $(GO) mod download && $(GO) test -race -count=1 -timeout $(TIMEOUT) ./...); \
+	done
 
 ## examples: run every program under examples/ against an in-process cluster
 ## (or DEIMOS_ENDPOINTS when set).
@@ -24,6 +32,10 @@ examples:
 
 vet:
 	$(GO) vet $(PKGS)
+	@set -e; for dir in $(NESTED); do \
+		echo "== vet $$dir"; \
+		(cd $$dir && $(GO) mod download && $(GO) vet ./...); \
+	done
 
 ## leakcheck: every package that has tests must verify goroutine leaks in TestMain.
 leakcheck:
@@ -52,6 +64,7 @@ cover:
 
 tidy:
 	$(GO) mod tidy
+	@set -e; for dir in $(NESTED); do (cd $$dir && $(GO) mod tidy); done
 
 ## robustness: the long robustness run (traffic + faults + linearizability, watch,
 ## lock, semaphore and election checks) for ROBUSTNESS_DURATION; `make test` runs a 12 s one.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/marsevilspirit/deimos-client/internal/transport"
+	"github.com/marsevilspirit/deimos-client/observe"
 )
 
 // Option configures a Client.
@@ -99,8 +100,11 @@ func WithAutoSync(interval time.Duration) Option {
 	}
 }
 
-// WithLogger makes the client log retries, failovers and endpoint health
-// changes to logger. By default it logs nothing.
+// WithLogger makes the client log to logger: a warning when an endpoint is
+// taken out of rotation and when every endpoint is failing, info when an
+// endpoint is back and when the member list changes, and debug lines for
+// each retry, hedge and request. Transitions are logged once, not per
+// request. By default it logs nothing.
 func WithLogger(logger *slog.Logger) Option {
 	return func(s *settings) { s.cfg.Logger = logger }
 }
@@ -127,4 +131,17 @@ func WithUserAgent(ua string) Option {
 // hung node.
 func WithoutHedging() Option {
 	return func(s *settings) { s.cfg.DisableHedging = true }
+}
+
+// WithHooks makes the client report each operation and attempt, endpoint
+// health changes and member list changes to hooks (see package observe; the
+// OpenTelemetry adapter in contrib/otel builds one). It may be given more than
+// once: every set of hooks is called, in the order given. A client without
+// hooks does no observation work.
+func WithHooks(hooks observe.Hooks) Option {
+	return func(s *settings) {
+		if !hooks.Empty() {
+			s.cfg.Hooks = append(s.cfg.Hooks, hooks)
+		}
+	}
 }

@@ -109,16 +109,20 @@ func (e *Endpoint) ObserveLatency(d time.Duration) {
 	e.mu.Unlock()
 }
 
-// ObserveSuccess records a usable answer. It proves the endpoint works, so it
-// clears the failure count and ends a cool-down.
-func (e *Endpoint) ObserveSuccess() {
+// observeSuccess records a usable answer (see Set.Success). It proves the
+// endpoint works, so it clears the failure count and ends a cool-down; it
+// reports the state it left, if it was not healthy.
+func (e *Endpoint) observeSuccess() (from State, changed bool) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.failures = 0
-	if e.state != Healthy {
-		e.state = Healthy
-		e.cooldowns.Reset()
+	if e.state == Healthy {
+		return Healthy, false
 	}
-	e.mu.Unlock()
+	from = e.state
+	e.state = Healthy
+	e.cooldowns.Reset()
+	return from, true
 }
 
 // ObserveSlow records that a request was still unanswered after d when another
@@ -156,11 +160,12 @@ func (e *Endpoint) decayed(now time.Time) float64 {
 	return e.ewma * math.Exp(-float64(age)/float64(decayTau))
 }
 
-// ObserveFailure records a failed exchange. A hard failure (no connection, no
-// answer within the attempt timeout, a cut connection) starts a cool-down at
-// once; soft failures (bad or 5xx answers) do so after threshold in a row. It
-// reports whether the endpoint entered a cool-down.
-func (e *Endpoint) ObserveFailure(err error, hard bool, threshold int) bool {
+// observeFailure records a failed exchange (see Set.Failure). A hard failure
+// (no connection, no answer within the attempt timeout, a cut connection)
+// starts a cool-down at once; soft failures (bad or 5xx answers) do so after
+// threshold in a row. It reports whether the endpoint entered a cool-down,
+// and for how long.
+func (e *Endpoint) observeFailure(err error, hard bool, threshold int) (time.Duration, bool) {
 	now := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -168,14 +173,15 @@ func (e *Endpoint) ObserveFailure(err error, hard bool, threshold int) bool {
 	e.lastFail = now
 	e.lastErr = err
 	if e.state != Healthy {
-		return false
+		return 0, false
 	}
 	if !hard && e.failures < threshold {
-		return false
+		return 0, false
 	}
 	e.state = Cooldown
-	e.until = now.Add(e.cooldowns.NextBackOff())
-	return true
+	d := e.cooldowns.NextBackOff()
+	e.until = now.Add(d)
+	return d, true
 }
 
 // HedgeDelay returns how long a read to e may stay unanswered before a second

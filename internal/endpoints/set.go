@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,8 +27,19 @@ type Options struct {
 	Probe func(ctx context.Context, url string) error
 	// ProbeTimeout bounds one probe (default 2 s).
 	ProbeTimeout time.Duration
-	// Logger receives state changes at debug level; nil means silence.
-	Logger *slog.Logger
+	// OnChange is told of every state change of an endpoint, outside the
+	// set's locks, so it may read the set (Snapshot, Health). It may run on
+	// any goroutine that touches the set, including probes, and must be safe
+	// for concurrent use. Nil means nobody listens.
+	OnChange func(Change)
+}
+
+// Change is one endpoint moving between health states.
+type Change struct {
+	URL      string
+	From, To State
+	Err      error         // the failure behind a cool-down or a failed probe
+	Cooldown time.Duration // how long a cool-down lasts, when To is Cooldown
 }
 
 func (o *Options) setDefaults() {
@@ -140,10 +151,14 @@ func (s *Set) pickHealthy(exclude *Endpoint) *Endpoint {
 	for _, e := range list {
 		e.mu.Lock()
 		st := e.state
-		if st == Cooldown && !now.Before(e.until) {
+		ended := st == Cooldown && !now.Before(e.until)
+		if ended {
 			st = s.endCooldownLocked(e)
 		}
 		e.mu.Unlock()
+		if ended {
+			s.notify(Change{URL: e.url, From: Cooldown, To: st})
+		}
 		if st == Healthy && e != exclude {
 			cand = append(cand, e)
 		}
@@ -193,10 +208,18 @@ func (s *Set) probe(e *Endpoint) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.ProbeTimeout)
 	err := s.opts.Probe(ctx, e.url)
 	cancel()
+	if ch, ok := e.settleProbe(err); ok {
+		s.notify(ch)
+	}
+}
+
+// settleProbe applies a probe's result to e, unless a real answer already
+// settled its state; it reports the change made.
+func (e *Endpoint) settleProbe(err error) (Change, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.state != Probing {
-		return // a real answer already settled it
+		return Change{}, false
 	}
 	if err == nil {
 		e.state = Healthy
@@ -206,40 +229,77 @@ func (s *Set) probe(e *Endpoint) {
 		// start afresh so it gets its share of traffic back.
 		e.ewma = 0
 		e.lat = latencyWindow{}
-		s.log("endpoint healthy again", e.url, nil)
-		return
+		return Change{URL: e.url, From: Probing, To: Healthy}, true
 	}
 	e.lastErr = err
 	e.state = Cooldown
-	e.until = time.Now().Add(e.cooldowns.NextBackOff())
-	s.log("endpoint probe failed", e.url, err)
+	d := e.cooldowns.NextBackOff()
+	e.until = time.Now().Add(d)
+	return Change{URL: e.url, From: Probing, To: Cooldown, Err: err, Cooldown: d}, true
 }
 
-// Failure records a failed exchange with e (see Endpoint.ObserveFailure) using
-// the set's failure threshold.
+// Failure records a failed exchange with e using the set's failure threshold.
+// A hard failure (no connection, no answer within the attempt timeout, a cut
+// connection) starts a cool-down at once; soft failures (bad or 5xx answers)
+// do so after the threshold in a row.
 func (s *Set) Failure(e *Endpoint, err error, hard bool) {
-	if e.ObserveFailure(err, hard, s.opts.FailureThreshold) {
-		s.log("endpoint cooling down", e.url, err)
+	if d, ok := e.observeFailure(err, hard, s.opts.FailureThreshold); ok {
+		s.notify(Change{URL: e.url, From: Healthy, To: Cooldown, Err: err, Cooldown: d})
 	}
 }
 
-func (s *Set) log(msg, url string, err error) {
-	if s.opts.Logger == nil {
-		return
+// Success records a usable answer from e: it proves the endpoint works, so
+// its failure count is cleared and a cool-down or probe ends.
+func (s *Set) Success(e *Endpoint) {
+	if from, ok := e.observeSuccess(); ok {
+		s.notify(Change{URL: e.url, From: from, To: Healthy})
 	}
-	if err != nil {
-		s.opts.Logger.Debug(msg, "endpoint", url, "error", err)
-		return
-	}
-	s.opts.Logger.Debug(msg, "endpoint", url)
 }
+
+func (s *Set) notify(ch Change) {
+	if s.opts.OnChange != nil {
+		s.opts.OnChange(ch)
+	}
+}
+
+// Health counts the endpoints that are healthy now, and all of them.
+func (s *Set) Health() (healthy, total int) {
+	list := *s.list.Load()
+	for _, e := range list {
+		e.mu.Lock()
+		if e.state == Healthy {
+			healthy++
+		}
+		e.mu.Unlock()
+	}
+	return healthy, len(list)
+}
+
+// URLs returns the URL of every endpoint, seeds first.
+func (s *Set) URLs() []string {
+	list := *s.list.Load()
+	out := make([]string, len(list))
+	for i, e := range list {
+		out[i] = e.url
+	}
+	return out
+}
+
+// Diff is what an Update changed.
+type Diff struct {
+	Added, Removed []string
+	Skipped        int // invalid entries of the member list
+}
+
+// Changed reports whether any endpoint was added or removed.
+func (d Diff) Changed() bool { return len(d.Added) > 0 || len(d.Removed) > 0 }
 
 // Update replaces the non-seed members with urls (from the cluster's member
 // list). Invalid entries are skipped; an answer without any valid URL is
 // ignored and reported as an error, so a garbage or empty member list never
 // empties the set. Seeds are always kept, and known endpoints keep their
-// health record. It reports whether the membership changed.
-func (s *Set) Update(urls []string) (bool, error) {
+// health record. It reports which endpoints were added and removed.
+func (s *Set) Update(urls []string) (Diff, error) {
 	var valid []string
 	var bad int
 	for _, raw := range urls {
@@ -251,7 +311,7 @@ func (s *Set) Update(urls []string) (bool, error) {
 		valid = append(valid, u)
 	}
 	if len(valid) == 0 {
-		return false, fmt.Errorf("%w: member list has no valid URL (%d entries)", ErrInvalidEndpoint, len(urls))
+		return Diff{}, fmt.Errorf("%w: member list has no valid URL (%d entries)", ErrInvalidEndpoint, len(urls))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -261,16 +321,15 @@ func (s *Set) Update(urls []string) (bool, error) {
 		byURL[e.url] = e
 	}
 	next := make([]*Endpoint, 0, len(s.seeds)+len(valid))
-	seen := make(map[string]bool, len(s.seeds)+len(valid))
 	add := func(u string, seed bool) {
-		if seen[u] {
+		if e, known := byURL[u]; known {
+			if e != nil {
+				next = append(next, e)
+				byURL[u] = nil // taken
+			}
 			return
 		}
-		seen[u] = true
-		if e := byURL[u]; e != nil {
-			next = append(next, e)
-			return
-		}
+		byURL[u] = nil
 		next = append(next, newEndpoint(u, seed, &s.opts))
 	}
 	for _, u := range s.seeds {
@@ -279,22 +338,27 @@ func (s *Set) Update(urls []string) (bool, error) {
 	for _, u := range valid {
 		add(u, false)
 	}
-	changed := len(next) != len(old)
-	if !changed {
-		for i := range next {
-			if next[i] != old[i] {
-				changed = true
-				break
-			}
-		}
-	}
-	if changed {
+	if !slices.Equal(next, old) {
 		s.list.Store(&next)
-		if s.opts.Logger != nil {
-			s.opts.Logger.Debug("endpoints updated", "count", len(next), "skipped", bad)
+	}
+	return diff(old, next, bad), nil
+}
+
+// diff lists the endpoints of next that old lacks and those of old that next
+// lacks.
+func diff(old, next []*Endpoint, skipped int) Diff {
+	d := Diff{Skipped: skipped}
+	for _, e := range next {
+		if !slices.Contains(old, e) {
+			d.Added = append(d.Added, e.url)
 		}
 	}
-	return changed, nil
+	for _, e := range old {
+		if !slices.Contains(next, e) {
+			d.Removed = append(d.Removed, e.url)
+		}
+	}
+	return d
 }
 
 // Snapshot returns the status of every endpoint, seeds first.

@@ -58,15 +58,16 @@ func TestUpdate_KeepsSeedsAndIgnoresGarbage(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 
-	changed, err := s.Update([]string{"http://a:1", "http://b:1"})
+	d, err := s.Update([]string{"http://a:1", "http://b:1", "http://seed:1/"})
 	require.NoError(t, err)
-	assert.True(t, changed)
+	assert.Equal(t, Diff{Added: []string{"http://a:1", "http://b:1"}}, d)
 	assert.Equal(t, []string{"http://seed:1", "http://a:1", "http://b:1"}, urls(s))
+	assert.Equal(t, urls(s), s.URLs())
 
 	for _, garbage := range [][]string{nil, {}, {"<html><body>502 proxy garbage</body></html>"}} {
-		changed, err = s.Update(garbage)
+		d, err = s.Update(garbage)
 		require.ErrorIs(t, err, ErrInvalidEndpoint)
-		assert.False(t, changed)
+		assert.False(t, d.Changed())
 		assert.Len(t, urls(s), 3, "a garbage member list changes nothing")
 	}
 
@@ -77,15 +78,94 @@ func TestUpdate_KeepsSeedsAndIgnoresGarbage(t *testing.T) {
 		a = s.Pick(nil)
 	}
 	s.Failure(a, errors.New("boom"), true)
-	changed, err = s.Update([]string{"http://a:1"})
+	d, err = s.Update([]string{"http://a:1", "bogus"})
 	require.NoError(t, err)
-	assert.True(t, changed)
+	assert.Equal(t, Diff{Removed: []string{"http://b:1"}, Skipped: 1}, d)
 	assert.Equal(t, []string{"http://seed:1", "http://a:1"}, urls(s))
 	assert.Equal(t, Cooldown, s.Snapshot()[1].State)
 
-	changed, err = s.Update([]string{"http://a:1"})
+	d, err = s.Update([]string{"http://a:1"})
 	require.NoError(t, err)
-	assert.False(t, changed)
+	assert.False(t, d.Changed())
+}
+
+// Every state change reaches OnChange once, with the states it joins, and
+// Health counts what is healthy when the listener runs.
+func TestOnChange_ReportsEveryTransition(t *testing.T) {
+	var mu sync.Mutex
+	var got []Change
+	var healthyAtChange []int
+	var s *Set
+	probeOK := make(chan bool, 4)
+	s, err := New([]string{"http://a:1"}, Options{
+		CooldownBase: time.Millisecond, CooldownMax: time.Millisecond,
+		Probe: func(context.Context, string) error {
+			if <-probeOK {
+				return nil
+			}
+			return errors.New("still down")
+		},
+		OnChange: func(c Change) {
+			h, _ := s.Health()
+			mu.Lock()
+			defer mu.Unlock()
+			c.Cooldown = 0 // jittered
+			got = append(got, c)
+			healthyAtChange = append(healthyAtChange, h)
+		},
+	})
+	require.NoError(t, err)
+	defer s.Close()
+	changes := func() []Change {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]Change(nil), got...)
+	}
+	e := s.Pick(nil)
+	boom := errors.New("boom")
+	s.Failure(e, boom, true)
+	s.Failure(e, boom, true) // already cooling down: no change
+	// Picks end the cool-downs; the first probe fails, the second waits.
+	probeOK <- false
+	require.Eventually(t, func() bool {
+		s.Pick(nil)
+		return len(changes()) == 4
+	}, 2*time.Second, time.Millisecond, "%v", changes())
+	probeOK <- true
+	require.Eventually(t, func() bool {
+		s.Pick(nil)
+		return len(changes()) == 5
+	}, 2*time.Second, time.Millisecond, "%v", changes())
+	s.Success(e) // already healthy: no change
+	still := errors.New("still down")
+	assert.Equal(t, []Change{
+		{URL: "http://a:1", From: Healthy, To: Cooldown, Err: boom},
+		{URL: "http://a:1", From: Cooldown, To: Probing},
+		{URL: "http://a:1", From: Probing, To: Cooldown, Err: still},
+		{URL: "http://a:1", From: Cooldown, To: Probing},
+		{URL: "http://a:1", From: Probing, To: Healthy},
+	}, changes())
+	mu.Lock()
+	assert.Equal(t, []int{0, 0, 0, 0, 1}, healthyAtChange)
+	mu.Unlock()
+}
+
+func TestSuccess_EndsACooldownAndSaysSo(t *testing.T) {
+	var got []Change
+	s, err := New([]string{"http://a:1"}, Options{CooldownBase: time.Hour, OnChange: func(c Change) { got = append(got, c) }})
+	require.NoError(t, err)
+	defer s.Close()
+	e := s.Pick(nil)
+	s.Failure(e, errors.New("x"), false)
+	s.Failure(e, errors.New("x"), false)
+	assert.Empty(t, got, "soft failures below the threshold change nothing")
+	s.Failure(e, errors.New("x"), false)
+	require.Len(t, got, 1)
+	assert.Equal(t, Cooldown, got[0].To)
+	assert.InDelta(t, float64(time.Hour), float64(got[0].Cooldown), float64(time.Hour)/4)
+	s.Success(e)
+	require.Len(t, got, 2)
+	assert.Equal(t, Change{URL: "http://a:1", From: Cooldown, To: Healthy}, got[1])
 }
 
 func TestPick_SpreadsLoadAcrossHealthyEndpoints(t *testing.T) {
@@ -163,7 +243,7 @@ func TestFailure_SoftFailuresNeedAThreshold(t *testing.T) {
 	assert.Equal(t, 3, st.Failures)
 	assert.EqualError(t, st.LastErr, "500")
 
-	e.ObserveSuccess()
+	s.Success(e)
 	st = s.Snapshot()[0]
 	assert.Equal(t, Healthy, st.State, "a real answer ends the cool-down")
 	assert.Zero(t, st.Failures)
@@ -245,7 +325,7 @@ func TestSet_ConcurrentUse(t *testing.T) {
 					e.ObserveSlow(time.Millisecond)
 				default:
 					e.ObserveLatency(time.Microsecond)
-					e.ObserveSuccess()
+					s.Success(e)
 				}
 				e.End()
 				if i%100 == 0 {

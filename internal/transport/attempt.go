@@ -58,6 +58,10 @@ func (a *attemptTripper) single(c *call, req *http.Request) (*http.Response, err
 		c.connected.Store(false)
 		actx = httptrace.WithClientTrace(actx, &c.trace)
 	}
+	var obs *attemptObs
+	if c.obs != nil {
+		obs = c.obs.beginAttempt(ep, c.tries+1)
+	}
 	ep.Begin()
 	start := time.Now()
 	resp, err := a.next.RoundTrip(req.WithContext(actx))
@@ -80,6 +84,9 @@ func (a *attemptTripper) single(c *call, req *http.Request) (*http.Response, err
 	// before the next attempt, so the call's own attemptBody can be reused.
 	c.abody = attemptBody{ReadCloser: resp.Body, cancel: cancel, ep: ep}
 	resp.Body = &c.abody
+	if obs != nil {
+		obs.answered(resp)
+	}
 	return resp, nil
 }
 

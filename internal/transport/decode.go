@@ -61,7 +61,7 @@ func (c *call) handle(resp *http.Response) error {
 		}
 		r.Empty = empty
 		c.result = r
-		ep.ObserveSuccess()
+		c.t.set.Success(ep)
 		return nil
 	}
 	err := c.decodeError(resp)
@@ -129,7 +129,7 @@ func (c *call) decodeError(resp *http.Response) error {
 	decErr := dec.Decode(&wire)
 	if decErr == nil && wire.ErrorCode != 0 {
 		// The store answered: the endpoint works; the request was refused.
-		ep.ObserveSuccess()
+		c.t.set.Success(ep)
 		return &Error{
 			Code:     wire.ErrorCode,
 			Message:  wire.Message,

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
+	"github.com/marsevilspirit/deimos-client/observe"
 )
 
 // call is the state of one Do across its attempts. Only the goroutine running
@@ -32,6 +33,7 @@ type call struct {
 	hedge   hedge       // the first attempt's hedge state
 	abody   attemptBody // the body of the current unhedged attempt
 	result  *Response
+	obs     *opObs          // nil unless hooks watch operations
 	failure error           // error of the last attempt, already classified
 	errs    []EndpointError // last error of each endpoint that failed
 	sent    bool            // a write may have reached a server
@@ -80,16 +82,26 @@ func (t *Transport) Do(ctx context.Context, req *Request, out any) (*Response, e
 		return nil, &RequestError{Op: req.Op, Key: req.Key, Endpoint: c.ep.URL(), Err: err}
 	}
 	hreq.SetResponseHandler(handleResponse)
+	if t.obs != nil && t.obs.ops {
+		c.obs = t.obs.startOp(ctx, req, hreq.ContentLength)
+	}
 	resp, err := t.rc.Do(hreq)
 	if err == nil {
 		// c.handle decoded and closed the body.
 		_ = resp
+		if c.obs != nil {
+			c.obs.finish(c, nil)
+		}
 		return c.result, nil
 	}
 	if resp != nil {
 		resp.Body.Close()
 	}
-	return nil, c.finalError(err)
+	err = c.finalError(err)
+	if c.obs != nil {
+		c.obs.finish(c, err)
+	}
+	return nil, err
 }
 
 func (t *Transport) check(req *Request) error {
@@ -205,13 +217,28 @@ func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err err
 	if t.closed.Load() || ctx.Err() != nil {
 		return false, nil
 	}
+	retry := false
 	switch c.req.Class {
 	case Safe:
-		return retryableRead(f), nil
+		retry = retryableRead(f)
 	case Unsafe:
-		return !c.sent && c.neverSent(f) && c.tries+1 < c.maxUnsafeTries(), nil
+		retry = !c.sent && c.neverSent(f) && c.tries+1 < c.maxUnsafeTries()
 	}
-	return false, nil
+	if retry {
+		t.observeRetry(c, f)
+	}
+	return retry, nil
+}
+
+// observeRetry tells the hooks and the log that the failed attempt is tried
+// again; the last attempt of a call is told by Do, with the call's outcome.
+func (t *Transport) observeRetry(c *call, err error) {
+	if c.obs != nil {
+		c.obs.endCurrent(observe.Retried, err)
+	}
+	if t.obs != nil {
+		t.obs.retrying(c, err)
+	}
 }
 
 // attemptError names a transport error with the request and endpoint. Errors from the response handler arrive

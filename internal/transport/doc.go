@@ -20,4 +20,11 @@
 //   - LongPoll watches are attempted once; the watch loop retries.
 //
 // Retrying is built on go-retryablehttp (CheckRetry, Backoff, PrepareRetry).
+//
+// Config.Hooks (package observe) and Config.Logger observe the transport
+// without steering it: each operation and attempt is reported where it
+// already happens (the attempt round tripper, the hedge, the retry decision,
+// the end of Do), endpoint state and membership changes come from the
+// endpoint set, and transitions are logged once each. Without hooks and
+// logger there is no observer, and each observation point is a nil check.
 package transport

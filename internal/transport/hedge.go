@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
+	"github.com/marsevilspirit/deimos-client/observe"
 )
 
 // hedge is the shared state of a hedged read. The primary attempt A runs on
@@ -34,6 +35,7 @@ type attemptResult struct {
 	ep   *endpoints.Endpoint
 	resp *http.Response
 	err  error
+	obs  *attemptObs // the hedge's observation, when it won
 }
 
 // hedged sends a safe read to c.ep and, after that endpoint's hedge delay,
@@ -50,6 +52,10 @@ func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, err
 		h = new(hedge)
 	}
 
+	var obsA *attemptObs
+	if c.obs != nil {
+		obsA = c.obs.beginAttempt(epA, c.tries+1)
+	}
 	actx, cancelA := context.WithTimeoutCause(parent, t.cfg.RequestTimeout, errAttemptTimeout)
 	timer := time.AfterFunc(delay, func() { a.runHedge(h, req, epA, cancelA) })
 	epA.Begin()
@@ -76,6 +82,9 @@ func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, err
 	var errA error
 	switch {
 	case err == nil: // B won meanwhile; A's answer still frees its connection
+		if obsA != nil {
+			obsA.answered(resp)
+		}
 		closeBody(resp.Body)
 		epA.ObserveLatency(elapsed)
 	case bWon: // cancelled because B answered first: slow, not dead
@@ -89,6 +98,9 @@ func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, err
 	r := <-h.results
 	if r.err == nil {
 		c.ep = r.ep
+		if c.obs != nil {
+			c.obs.hedgeWon(r.obs, errA)
+		}
 		return r.resp, nil
 	}
 	if parent.Err() == nil {
@@ -109,6 +121,9 @@ func (a *attemptTripper) finishPrimary(c *call, ep *endpoints.Endpoint, actx, pa
 	ep.ObserveLatency(elapsed)
 	c.abody = attemptBody{ReadCloser: resp.Body, cancel: cancel, ep: ep}
 	resp.Body = &c.abody
+	if c.obs != nil {
+		c.obs.cur.answered(resp)
+	}
 	return resp, nil
 }
 
@@ -117,48 +132,35 @@ func (t *Transport) loserGrace(delay time.Duration) time.Duration {
 	return min(max(4*delay, 100*time.Millisecond), t.cfg.RequestTimeout)
 }
 
+// hedgeCopy is attempt B of a hedged read.
+type hedgeCopy struct {
+	ep     *endpoints.Endpoint
+	ctx    context.Context
+	cancel context.CancelFunc
+	stop   func() bool // disarms the caller's end cutting B
+	c      *call
+	obs    *attemptObs // nil when the call is not observed
+}
+
 // runHedge runs on the hedge timer's goroutine: it sends attempt B unless A
 // has returned, no other healthy endpoint exists or the budget is spent.
 func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.Endpoint, cancelA context.CancelFunc) {
 	t := a.t
-	h.mu.Lock()
-	if h.aDone {
-		h.mu.Unlock()
-		return
-	}
-	epB := t.set.PickHealthy(epA)
-	if epB == nil || !t.hedges.take() || !t.track() {
-		h.mu.Unlock()
+	b, ok := a.launchHedge(h, req, epA)
+	if !ok {
 		return
 	}
 	defer t.untrack()
-	parent := req.Context()
-	// B outlives the caller's context once A has won: callers cancel as soon
-	// as the call returns, and cutting B then would cost its connection
-	// instead of granting it the loser's grace period. Until A wins, the
-	// caller's end is B's end too.
-	bctx, cancelB := context.WithTimeoutCause(context.WithoutCancel(parent), t.cfg.RequestTimeout, errAttemptTimeout)
-	stop := context.AfterFunc(parent, func() {
-		h.mu.Lock()
-		aWon := h.aWon
-		h.mu.Unlock()
-		if !aWon {
-			cancelB()
-		}
-	})
-	h.launched, h.cancelB, h.results = true, cancelB, make(chan attemptResult, 1)
-	h.mu.Unlock()
 	t.hedgesSent.Add(1)
-
 	if t.cfg.Logger != nil {
-		t.cfg.Logger.Debug("deimos hedged read", "slow", epA.URL(), "endpoint", epB.URL(), "path", req.URL.Path)
+		t.cfg.Logger.Debug("deimos hedged read", "slow", epA.URL(), "endpoint", b.ep.URL(), "path", req.URL.Path)
 	}
-	reqB := req.Clone(bctx)
+	reqB := req.Clone(b.ctx)
 	u := *req.URL
-	u.Scheme, u.Host = epB.Scheme(), epB.Host()
+	u.Scheme, u.Host = b.ep.Scheme(), b.ep.Host()
 	reqB.URL, reqB.Host = &u, u.Host
 
-	epB.Begin()
+	b.ep.Begin()
 	start := time.Now()
 	resp, err := a.next.RoundTrip(reqB)
 	elapsed := time.Since(start)
@@ -169,27 +171,85 @@ func (a *attemptTripper) runHedge(h *hedge, req *http.Request, epA *endpoints.En
 		h.won = true
 		h.mu.Unlock()
 		t.primariesLost.Add(1)
-		epB.ObserveLatency(elapsed)
+		b.ep.ObserveLatency(elapsed)
 		// The caller's end still cuts the body B won with (stop stays armed).
-		resp.Body = &attemptBody{ReadCloser: resp.Body, cancel: func() { stop(); cancelB() }, ep: epB}
+		stop, cancelB := b.stop, b.cancel
+		resp.Body = &attemptBody{ReadCloser: resp.Body, cancel: func() { stop(); cancelB() }, ep: b.ep}
 		cancelA() // free the caller
-		h.results <- attemptResult{ep: epB, resp: resp}
+		if b.obs != nil {
+			b.obs.answered(resp)
+		}
+		h.results <- attemptResult{ep: b.ep, resp: resp, obs: b.obs} // the caller tells how it ends
 		return
 	}
 	h.mu.Unlock()
+	a.hedgeLost(h, &b, req.Context(), resp, err, aWon, elapsed)
+}
+
+// launchHedge decides, under h.mu, whether B goes out, and prepares it: its
+// endpoint, its context, and its observation.
+func (a *attemptTripper) launchHedge(h *hedge, req *http.Request, epA *endpoints.Endpoint) (hedgeCopy, bool) {
+	t := a.t
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.aDone {
+		return hedgeCopy{}, false
+	}
+	epB := t.set.PickHealthy(epA)
+	if epB == nil || !t.hedges.take() || !t.track() {
+		return hedgeCopy{}, false
+	}
+	parent := req.Context()
+	b := hedgeCopy{ep: epB, c: callFrom(parent)}
+	// B outlives the caller's context once A has won: callers cancel as soon
+	// as the call returns, and cutting B then would cost its connection
+	// instead of granting it the loser's grace period. Until A wins, the
+	// caller's end is B's end too.
+	b.ctx, b.cancel = context.WithTimeoutCause(context.WithoutCancel(parent), t.cfg.RequestTimeout, errAttemptTimeout)
+	cancelB := b.cancel
+	b.stop = context.AfterFunc(parent, func() {
+		h.mu.Lock()
+		aWon := h.aWon
+		h.mu.Unlock()
+		if !aWon {
+			cancelB()
+		}
+	})
+	h.launched, h.cancelB, h.results = true, cancelB, make(chan attemptResult, 1)
+	// Told while A cannot return yet, so B starts before its call ends, and
+	// while c.tries still numbers A.
+	if b.c.obs != nil {
+		b.obs = b.c.obs.beginHedge(epB, b.c.tries+1)
+	}
+	return b, true
+}
+
+// hedgeLost ends a B that did not win: it answered after A, was cut after
+// its grace period, or failed (then A's error decides what happens next).
+func (a *attemptTripper) hedgeLost(h *hedge, b *hedgeCopy, parent context.Context, resp *http.Response, err error, aWon bool, elapsed time.Duration) {
+	lost := observe.Superseded
 	switch {
 	case err == nil: // A won; B answered within the grace period
+		if b.obs != nil {
+			b.obs.answered(resp)
+		}
 		closeBody(resp.Body)
-		epB.ObserveLatency(elapsed)
+		b.ep.ObserveLatency(elapsed)
 	case aWon: // cut after the grace period
-		t.hedgesCut.Add(1)
-		epB.ObserveSlow(elapsed)
+		a.t.hedgesCut.Add(1)
+		b.ep.ObserveSlow(elapsed)
+		err = nil
 	default:
-		h.results <- attemptResult{ep: epB, err: a.attemptFailed(epB, bctx, parent, err)}
+		err = a.attemptFailed(b.ep, b.ctx, parent, err)
+		lost = observe.Retried
+		h.results <- attemptResult{ep: b.ep, err: err}
 	}
-	stop()
-	cancelB()
-	epB.End()
+	b.stop()
+	b.cancel()
+	b.ep.End()
+	if b.obs != nil {
+		b.c.obs.end(b.obs, lost, err)
+	}
 }
 
 // track registers a background goroutine Close waits for; false once closed.

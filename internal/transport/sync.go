@@ -23,11 +23,15 @@ func (t *Transport) Sync(ctx context.Context) error {
 	if len(urls) == 0 {
 		return nil
 	}
-	if _, err := t.set.Update(urls); err != nil {
+	d, err := t.set.Update(urls)
+	if err != nil {
 		return &ResponseError{
 			Op: "sync", Endpoint: resp.Endpoint, StatusCode: resp.StatusCode,
 			Snippet: clip(string(body)), Kind: ErrMalformedResponse, Err: err,
 		}
+	}
+	if t.obs != nil {
+		t.obs.membership(d, false)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
+	"github.com/marsevilspirit/deimos-client/observe"
 )
 
 // Defaults for the zero values of Config.
@@ -38,6 +39,7 @@ type Config struct {
 	MaxResponseBytes int64         // default 64 MiB
 	UserAgent        string
 	DisableHedging   bool
+	Hooks            []observe.Hooks // called in order; empty: no observation cost
 }
 
 // tuning holds knobs tests adjust; the defaults suit real clusters.
@@ -77,6 +79,7 @@ type Transport struct {
 	tracesConns bool
 	polls       pollGuards // liveness of the endpoints long polls wait on
 	hedges      hedgeBudget
+	obs         *observer // nil without hooks and logger
 
 	// Counters for tests and diagnostics.
 	hedgesSent    atomic.Int64 // second attempts sent
@@ -124,12 +127,19 @@ func newTransport(cfg Config, tune *tuning) (*Transport, error) {
 	if epOpts.ProbeTimeout == 0 {
 		epOpts.ProbeTimeout = cfg.RequestTimeout
 	}
-	epOpts.Logger = cfg.Logger
+	t.obs = newObserver(cfg.Hooks, cfg.Logger)
+	if t.obs != nil {
+		epOpts.OnChange = t.obs.endpointChanged
+	}
 	set, err := endpoints.New(cfg.Endpoints, epOpts)
 	if err != nil {
 		return nil, fmt.Errorf("deimos: %w", err)
 	}
 	t.set = set
+	if t.obs != nil {
+		t.obs.set = set
+		t.obs.membership(endpoints.Diff{Added: set.URLs()}, true)
+	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.base, t.hc = t.buildHTTPClient()
 	t.rc = t.buildRetryClient()
