@@ -144,3 +144,127 @@ func benchLock(b *testing.B, kind string, contenders int) {
 	}
 	b.ReportMetric(0, "ns/op") // acq/s says it better
 }
+
+// BenchmarkDistributedLock_Requests drives the README's lock (a fresh
+// session per acquisition) with 1 to 16 contenders and reports the HTTP
+// requests the cluster received per acquisition, in total and by kind.
+func BenchmarkDistributedLock_Requests(b *testing.B) {
+	for _, n := range []int{1, 2, 4, 8, 16} {
+		b.Run(fmt.Sprintf("contenders=%d", n), func(b *testing.B) {
+			benchDistributedLock(b, n)
+		})
+	}
+}
+
+func benchDistributedLock(b *testing.B, contenders int) {
+	c := deimostest.NewCluster(b, 3)
+	ctx := b.Context()
+	locks := make([]*concurrency.DistributedLock, contenders)
+	for i := range locks {
+		locks[i] = concurrency.NewDistributedLock(newClient(b, c, i), "/bench/dl", fmt.Sprint("c", i))
+	}
+	var left atomic.Int64
+	var failed atomic.Value
+	left.Store(int64(b.N))
+	methods := []string{"", "POST", "GET", "PUT", "DELETE"}
+	before := make([]int64, len(methods))
+	for i, m := range methods {
+		before[i] = c.Requests(m)
+	}
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for _, l := range locks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				if err := l.Lock(ctx); err != nil {
+					failed.Store(err)
+					return
+				}
+				if err := l.Unlock(ctx); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	if err, ok := failed.Load().(error); ok {
+		b.Fatal(err)
+	}
+	for i, m := range methods {
+		unit := "req/acq"
+		if m != "" {
+			unit = m + "/acq"
+		}
+		b.ReportMetric(float64(c.Requests(m)-before[i])/float64(b.N), unit)
+	}
+}
+
+// BenchmarkMutex_Unlock measures how long Unlock takes after a 1 ms critical
+// section with nobody waiting, against its baseline: the one
+// compare-and-delete Unlock sends, alone, on a key held as long.
+func BenchmarkMutex_Unlock(b *testing.B) {
+	b.Run("mutex", benchUnlockMutex)
+	b.Run("compare-and-delete", benchUnlockBaseline)
+}
+
+func benchUnlockMutex(b *testing.B) {
+	c := deimostest.NewCluster(b, 3)
+	ctx := b.Context()
+	s, err := concurrency.NewSession(newClient(b, c, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	m := concurrency.NewMutex(s, "/bench/unlock")
+	reportLatency(b, func() (time.Duration, error) {
+		if err := m.Lock(ctx); err != nil {
+			return 0, err
+		}
+		time.Sleep(time.Millisecond) // the critical section
+		start := time.Now()
+		err := m.Unlock(ctx)
+		return time.Since(start), err
+	})
+}
+
+func benchUnlockBaseline(b *testing.B) {
+	c := deimostest.NewCluster(b, 3)
+	ctx := b.Context()
+	k := newClient(b, c, 0).KV()
+	reportLatency(b, func() (time.Duration, error) {
+		if _, err := k.CreateInOrder(ctx, "/bench/unlock", "token", kv.WithTTL(15*time.Second)); err != nil {
+			return 0, err
+		}
+		resp, err := k.List(ctx, "/bench/unlock")
+		if err != nil {
+			return 0, err
+		}
+		time.Sleep(time.Millisecond)
+		start := time.Now()
+		_, err = k.CompareAndDelete(ctx, resp.Node.Nodes[0].Key, kv.WithPrevValue("token"))
+		return time.Since(start), err
+	})
+}
+
+// reportLatency runs op b.N times and reports the median and 99th
+// percentile of the durations it returns.
+func reportLatency(b *testing.B, op func() (time.Duration, error)) {
+	took := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		d, err := op()
+		if err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, d)
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(0, "ns/op")
+}

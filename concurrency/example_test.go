@@ -42,11 +42,11 @@ func ExampleMutex() {
 	}
 	// Hand the fencing token to the protected resource with every write, so
 	// it can refuse a holder that lost the lock without knowing.
-	fmt.Println("held:", m.IsOwner(), "token > 0:", m.FencingToken() > 0)
+	fmt.Println("held:", m.Held(), "token > 0:", m.FencingToken() > 0)
 	if err := m.Unlock(ctx); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("held:", m.IsOwner())
+	fmt.Println("held:", m.Held())
 	// Output:
 	// held: true token > 0: true
 	// held: false

@@ -26,7 +26,7 @@ func TestMutex_LockUnlockHandsOverInOrder(t *testing.T) {
 	a := concurrency.NewMutex(newSession(t, client, 5*time.Second), "/locks/m", concurrency.WithOwner("a"))
 	b := concurrency.NewMutex(newSession(t, client, 5*time.Second), "/locks/m", concurrency.WithOwner("b"))
 	require.NoError(t, a.Lock(ctx))
-	require.True(t, a.IsOwner())
+	require.True(t, a.Held())
 
 	got := make(chan error, 1)
 	go func() { got <- b.Lock(ctx) }()
@@ -43,7 +43,7 @@ func TestMutex_LockUnlockHandsOverInOrder(t *testing.T) {
 	tokenA := a.FencingToken()
 	require.NoError(t, a.Unlock(ctx))
 	require.NoError(t, <-got)
-	require.True(t, b.IsOwner())
+	require.True(t, b.Held())
 	require.Greater(t, b.FencingToken(), tokenA)
 	require.ErrorIs(t, a.Unlock(ctx), concurrency.ErrNotLocked)
 
