@@ -26,6 +26,43 @@ type fairLocker struct{ m *concurrency.Mutex }
 func (f fairLocker) lock(ctx context.Context) error   { return f.m.Lock(ctx) }
 func (f fairLocker) unlock(ctx context.Context) error { return f.m.Unlock(ctx) }
 
+// readmeLocker is the README's DistributedLock.
+type readmeLocker struct{ l *concurrency.DistributedLock }
+
+func (r readmeLocker) lock(ctx context.Context) error   { return r.l.Lock(ctx) }
+func (r readmeLocker) unlock(ctx context.Context) error { return r.l.Unlock(ctx) }
+
+// contend runs b.N acquisitions in all, spread over lockers running at
+// once, calling held while each holds the lock. It fails b on an error.
+func contend(b *testing.B, lockers []locker, held func()) {
+	ctx := b.Context()
+	var left atomic.Int64
+	var failed atomic.Value
+	left.Store(int64(b.N))
+	var wg sync.WaitGroup
+	for _, l := range lockers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				if err := l.lock(ctx); err != nil {
+					failed.Store(err)
+					return
+				}
+				held()
+				if err := l.unlock(ctx); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		b.Fatal(err)
+	}
+}
+
 // naiveLocker is the lock peers ship: create the key if absent; when it
 // exists, watch it until it is deleted and try again. Every waiter wakes on
 // every release and races to create the key.
@@ -79,7 +116,6 @@ func BenchmarkLock(b *testing.B) {
 
 func benchLock(b *testing.B, kind string, contenders int) {
 	c := deimostest.NewCluster(b, 3)
-	ctx := b.Context()
 	lockers := make([]locker, contenders)
 	for i := range lockers {
 		client := newClient(b, c, i)
@@ -95,45 +131,23 @@ func benchLock(b *testing.B, kind string, contenders int) {
 		}
 	}
 	var (
-		left     atomic.Int64
 		mu       sync.Mutex
 		released time.Time
 		handoffs []time.Duration
-		failed   atomic.Value
 	)
-	left.Store(int64(b.N))
 	before := c.Requests("")
 	b.ResetTimer()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for _, l := range lockers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for left.Add(-1) >= 0 {
-				if err := l.lock(ctx); err != nil {
-					failed.Store(err)
-					return
-				}
-				mu.Lock()
-				if !released.IsZero() {
-					handoffs = append(handoffs, time.Since(released))
-				}
-				released = time.Now()
-				mu.Unlock()
-				if err := l.unlock(ctx); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	contend(b, lockers, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !released.IsZero() {
+			handoffs = append(handoffs, time.Since(released))
+		}
+		released = time.Now()
+	})
 	elapsed := time.Since(start)
 	b.StopTimer()
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
-	}
 	reqs := c.Requests("") - before
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "acq/s")
 	b.ReportMetric(float64(reqs)/float64(b.N), "req/acq")
@@ -158,42 +172,18 @@ func BenchmarkDistributedLock_Requests(b *testing.B) {
 
 func benchDistributedLock(b *testing.B, contenders int) {
 	c := deimostest.NewCluster(b, 3)
-	ctx := b.Context()
-	locks := make([]*concurrency.DistributedLock, contenders)
-	for i := range locks {
-		locks[i] = concurrency.NewDistributedLock(newClient(b, c, i), "/bench/dl", fmt.Sprint("c", i))
+	lockers := make([]locker, contenders)
+	for i := range lockers {
+		lockers[i] = readmeLocker{concurrency.NewDistributedLock(newClient(b, c, i), "/bench/dl", fmt.Sprint("c", i))}
 	}
-	var left atomic.Int64
-	var failed atomic.Value
-	left.Store(int64(b.N))
 	methods := []string{"", "POST", "GET", "PUT", "DELETE"}
 	before := make([]int64, len(methods))
 	for i, m := range methods {
 		before[i] = c.Requests(m)
 	}
 	b.ResetTimer()
-	var wg sync.WaitGroup
-	for _, l := range locks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for left.Add(-1) >= 0 {
-				if err := l.Lock(ctx); err != nil {
-					failed.Store(err)
-					return
-				}
-				if err := l.Unlock(ctx); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	contend(b, lockers, func() {})
 	b.StopTimer()
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
-	}
 	for i, m := range methods {
 		unit := "req/acq"
 		if m != "" {

@@ -108,6 +108,9 @@ func (s *Session) Claim(ctx context.Context, key, value string, opts ...ClaimOpt
 	if value == "" {
 		return nil, fmt.Errorf("claim: %s: the value must not be empty (refreshes compare on it): %w", clean, ErrInvalidOption)
 	}
+	if _, owned := s.lookup(clean); owned {
+		return nil, fmt.Errorf("claim: %s is already owned by this session: %w", clean, ErrInvalidOption)
+	}
 	c := &Claim{
 		s: s, key: clean, recreate: cfg.recreate,
 		events: make(chan KeyEvent, claimEvents), lost: make(chan struct{}), released: make(chan struct{}),
@@ -131,10 +134,12 @@ func (c *Claim) place(ctx context.Context, value string, adopt bool) error {
 		return err
 	}
 	if err := c.s.own(c.key, value, res.sent, res.index, c); err != nil {
-		// The session ended meanwhile: take the key back down.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(c.s.ttl, 5*time.Second))
-		defer cancel()
-		_ = deleteOwned(dctx, c.s.kv, c.key, value)
+		if c.s.Err() != nil {
+			// The session ended meanwhile: take the key back down.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(c.s.ttl, 5*time.Second))
+			defer cancel()
+			_ = deleteOwned(dctx, c.s.kv, c.key, value)
+		}
 		return err
 	}
 	return nil

@@ -14,6 +14,17 @@ import (
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
 )
 
+// claimFor claims key with value for a fresh session of ttl, on a client
+// of c whose first endpoint is node 0.
+func claimFor(t *testing.T, c *deimostest.Cluster, key, value string, ttl time.Duration, opts ...concurrency.ClaimOption) (concurrency.Client, *concurrency.Session, *concurrency.Claim) {
+	t.Helper()
+	client := newClient(t, c, 0)
+	s := newSession(t, client, ttl)
+	claim, err := s.Claim(t.Context(), key, value, opts...)
+	require.NoError(t, err)
+	return client, s, claim
+}
+
 // nextEvent returns the claim's next event, failing the test after within.
 func nextEvent(t *testing.T, c *concurrency.Claim, within time.Duration) concurrency.KeyEvent {
 	t.Helper()
@@ -58,10 +69,7 @@ func TestClaim_RefreshedBeforeItExpires(t *testing.T) {
 	t.Parallel()
 	const key = "/services/api/n1"
 	c := deimostest.NewCluster(t, 3)
-	client := newClient(t, c, 0)
-	s := newSession(t, client, 2*time.Second) // refreshed about every 0.6 s
-	claim, err := s.Claim(t.Context(), key, "10.0.0.1:80")
-	require.NoError(t, err)
+	client, s, claim := claimFor(t, c, key, "10.0.0.1:80", 2*time.Second) // refreshed about every 0.6 s
 	require.Equal(t, key, claim.Key())
 	created := claim.Index()
 
@@ -83,11 +91,8 @@ func TestClaim_UpdateAndRelease(t *testing.T) {
 	t.Parallel()
 	const key = "/services/api/n2"
 	c := deimostest.NewCluster(t, 3)
-	client := newClient(t, c, 1)
+	client, s, claim := claimFor(t, c, key, "v1", 2*time.Second, concurrency.WithRecreate())
 	ctx := t.Context()
-	s := newSession(t, client, 2*time.Second)
-	claim, err := s.Claim(ctx, key, "v1", concurrency.WithRecreate())
-	require.NoError(t, err)
 
 	require.NoError(t, claim.Update(ctx, "v2"))
 	require.Equal(t, "v2", claim.Value())
@@ -101,7 +106,7 @@ func TestClaim_UpdateAndRelease(t *testing.T) {
 	require.ErrorIs(t, claim.Update(ctx, ""), concurrency.ErrInvalidOption)
 
 	require.NoError(t, claim.Release(ctx))
-	_, err = client.KV().Get(ctx, key)
+	_, err := client.KV().Get(ctx, key)
 	require.ErrorIs(t, err, kv.ErrKeyNotFound)
 	_, open := <-claim.Events()
 	require.False(t, open, "Release closes the events")
@@ -184,10 +189,7 @@ func TestClaim_OutageShorterThanTTLIsNotALoss(t *testing.T) {
 			t.Parallel()
 			const key = "/services/api/blip"
 			c := deimostest.NewCluster(t, 3, deimostest.WithServerTimeout(200*time.Millisecond))
-			client := newClient(t, c, 0)
-			s := newSession(t, client, 4*time.Second) // refreshed about every 1.2 s
-			claim, err := s.Claim(t.Context(), key, "me", concurrency.WithRecreate())
-			require.NoError(t, err)
+			client, s, claim := claimFor(t, c, key, "me", 4*time.Second, concurrency.WithRecreate()) // refreshed about every 1.2 s
 			before := claim.Index()
 
 			puts := c.Requests(http.MethodPut)
@@ -244,10 +246,7 @@ func TestClaim_RecreatedAfterAnOutageLongerThanTTL(t *testing.T) {
 			t.Parallel()
 			const ttl = 2 * time.Second
 			c := deimostest.NewCluster(t, 3, deimostest.WithServerTimeout(300*time.Millisecond), deimostest.WithReapDelay(0, 0))
-			client := newClient(t, c, 0)
-			s := newSession(t, client, ttl)
-			claim, err := s.Claim(t.Context(), key, "me", concurrency.WithRecreate())
-			require.NoError(t, err)
+			client, s, claim := claimFor(t, c, key, "me", ttl, concurrency.WithRecreate())
 
 			o.start(c)
 			ev := nextEvent(t, claim, ttl+3*time.Second)
@@ -285,11 +284,8 @@ func TestClaim_ConflictIsReportedAndTheOtherOwnerKept(t *testing.T) {
 	t.Parallel()
 	const key = "/services/api/conflict"
 	c := deimostest.NewCluster(t, 3)
-	client := newClient(t, c, 0)
+	client, s, claim := claimFor(t, c, key, "me", 2*time.Second, concurrency.WithRecreate())
 	ctx := t.Context()
-	s := newSession(t, client, 2*time.Second)
-	claim, err := s.Claim(ctx, key, "me", concurrency.WithRecreate())
-	require.NoError(t, err)
 
 	// Another owner takes the key (as after our key expired unseen).
 	other := newClient(t, c, 1)

@@ -35,6 +35,14 @@ type electionHolder struct{ *concurrency.Election }
 func (e electionHolder) take(ctx context.Context) error     { return e.Campaign(ctx, "me") }
 func (e electionHolder) giveBack(ctx context.Context) error { return e.Resign(ctx) }
 
+// holdersOn returns a client of a fresh 3-node cluster, whose first
+// endpoint is node first, and a holder of each kind on one session of it.
+func holdersOn(t *testing.T, first int) (concurrency.Client, map[string]holder) {
+	t.Helper()
+	client := newClient(t, deimostest.NewCluster(t, 3), first)
+	return client, holders(newSession(t, client, 10*time.Second))
+}
+
 func holders(s *concurrency.Session) map[string]holder {
 	return map[string]holder{
 		"mutex":     mutexHolder{concurrency.NewMutex(s, "/lost/mutex")},
@@ -53,10 +61,9 @@ func isClosed(ch <-chan struct{}) bool {
 }
 
 func TestLost_ClosedWhenTheEntryIsDeletedBehindTheHoldersBack(t *testing.T) {
-	c := deimostest.NewCluster(t, 3)
-	client := newClient(t, c, 0)
+	client, hs := holdersOn(t, 0)
 	ctx := t.Context()
-	for name, h := range holders(newSession(t, client, 10*time.Second)) {
+	for name, h := range hs {
 		t.Run(name, func(t *testing.T) {
 			require.Nil(t, h.Lost(), "no channel before anything is held")
 			require.NoError(t, h.take(ctx))
@@ -77,10 +84,9 @@ func TestLost_ClosedWhenTheEntryIsDeletedBehindTheHoldersBack(t *testing.T) {
 }
 
 func TestLost_NotClosedByARelease(t *testing.T) {
-	c := deimostest.NewCluster(t, 3)
-	client := newClient(t, c, 1)
+	_, hs := holdersOn(t, 1)
 	ctx := t.Context()
-	for name, h := range holders(newSession(t, client, 10*time.Second)) {
+	for name, h := range hs {
 		t.Run(name, func(t *testing.T) {
 			require.NoError(t, h.take(ctx))
 			lost := h.Lost()
