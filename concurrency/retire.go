@@ -40,6 +40,11 @@ import (
 // the lowest createdIndex still queued, so tokens strictly increase from
 // one holder to the next. Leaving entries are skipped by every reader of
 // the queue (listQueue) and by Observe.
+//
+// What the waiter does not re-check is its own entry: one deleted behind its
+// back while it waited (outside the protocol: by hand) is noticed right after
+// the handover by the holding's guard, whose first poll starts at our last
+// write and so finds that delete in the history, and by the next refresh.
 
 // retireTTL is the TTL a leaving entry gets: if its delete fails, it goes
 // away soon on its own.
