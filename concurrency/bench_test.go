@@ -26,6 +26,43 @@ type fairLocker struct{ m *concurrency.Mutex }
 func (f fairLocker) lock(ctx context.Context) error   { return f.m.Lock(ctx) }
 func (f fairLocker) unlock(ctx context.Context) error { return f.m.Unlock(ctx) }
 
+// readmeLocker is the README's DistributedLock.
+type readmeLocker struct{ l *concurrency.DistributedLock }
+
+func (r readmeLocker) lock(ctx context.Context) error   { return r.l.Lock(ctx) }
+func (r readmeLocker) unlock(ctx context.Context) error { return r.l.Unlock(ctx) }
+
+// contend runs b.N acquisitions in all, spread over lockers running at
+// once, calling held while each holds the lock. It fails b on an error.
+func contend(b *testing.B, lockers []locker, held func()) {
+	ctx := b.Context()
+	var left atomic.Int64
+	var failed atomic.Value
+	left.Store(int64(b.N))
+	var wg sync.WaitGroup
+	for _, l := range lockers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				if err := l.lock(ctx); err != nil {
+					failed.Store(err)
+					return
+				}
+				held()
+				if err := l.unlock(ctx); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		b.Fatal(err)
+	}
+}
+
 // naiveLocker is the lock peers ship: create the key if absent; when it
 // exists, watch it until it is deleted and try again. Every waiter wakes on
 // every release and races to create the key.
@@ -79,7 +116,6 @@ func BenchmarkLock(b *testing.B) {
 
 func benchLock(b *testing.B, kind string, contenders int) {
 	c := deimostest.NewCluster(b, 3)
-	ctx := b.Context()
 	lockers := make([]locker, contenders)
 	for i := range lockers {
 		client := newClient(b, c, i)
@@ -95,45 +131,23 @@ func benchLock(b *testing.B, kind string, contenders int) {
 		}
 	}
 	var (
-		left     atomic.Int64
 		mu       sync.Mutex
 		released time.Time
 		handoffs []time.Duration
-		failed   atomic.Value
 	)
-	left.Store(int64(b.N))
 	before := c.Requests("")
 	b.ResetTimer()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for _, l := range lockers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for left.Add(-1) >= 0 {
-				if err := l.lock(ctx); err != nil {
-					failed.Store(err)
-					return
-				}
-				mu.Lock()
-				if !released.IsZero() {
-					handoffs = append(handoffs, time.Since(released))
-				}
-				released = time.Now()
-				mu.Unlock()
-				if err := l.unlock(ctx); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	contend(b, lockers, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !released.IsZero() {
+			handoffs = append(handoffs, time.Since(released))
+		}
+		released = time.Now()
+	})
 	elapsed := time.Since(start)
 	b.StopTimer()
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
-	}
 	reqs := c.Requests("") - before
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "acq/s")
 	b.ReportMetric(float64(reqs)/float64(b.N), "req/acq")
@@ -143,4 +157,104 @@ func benchLock(b *testing.B, kind string, contenders int) {
 		b.ReportMetric(float64(handoffs[len(handoffs)*99/100].Microseconds())/1000, "p99-handoff-ms")
 	}
 	b.ReportMetric(0, "ns/op") // acq/s says it better
+}
+
+// BenchmarkDistributedLock_Requests drives the README's lock (a fresh
+// session per acquisition) with 1 to 16 contenders and reports the HTTP
+// requests the cluster received per acquisition, in total and by kind.
+func BenchmarkDistributedLock_Requests(b *testing.B) {
+	for _, n := range []int{1, 2, 4, 8, 16} {
+		b.Run(fmt.Sprintf("contenders=%d", n), func(b *testing.B) {
+			benchDistributedLock(b, n)
+		})
+	}
+}
+
+func benchDistributedLock(b *testing.B, contenders int) {
+	c := deimostest.NewCluster(b, 3)
+	lockers := make([]locker, contenders)
+	for i := range lockers {
+		lockers[i] = readmeLocker{concurrency.NewDistributedLock(newClient(b, c, i), "/bench/dl", fmt.Sprint("c", i))}
+	}
+	methods := []string{"", "POST", "GET", "PUT", "DELETE"}
+	before := make([]int64, len(methods))
+	for i, m := range methods {
+		before[i] = c.Requests(m)
+	}
+	b.ResetTimer()
+	contend(b, lockers, func() {})
+	b.StopTimer()
+	for i, m := range methods {
+		unit := "req/acq"
+		if m != "" {
+			unit = m + "/acq"
+		}
+		b.ReportMetric(float64(c.Requests(m)-before[i])/float64(b.N), unit)
+	}
+}
+
+// BenchmarkMutex_Unlock measures how long Unlock takes after a 1 ms critical
+// section with nobody waiting, against its baseline: the one
+// compare-and-delete Unlock sends, alone, on a key held as long.
+func BenchmarkMutex_Unlock(b *testing.B) {
+	b.Run("mutex", benchUnlockMutex)
+	b.Run("compare-and-delete", benchUnlockBaseline)
+}
+
+func benchUnlockMutex(b *testing.B) {
+	c := deimostest.NewCluster(b, 3)
+	ctx := b.Context()
+	s, err := concurrency.NewSession(newClient(b, c, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	m := concurrency.NewMutex(s, "/bench/unlock")
+	reportLatency(b, func() (time.Duration, error) {
+		if err := m.Lock(ctx); err != nil {
+			return 0, err
+		}
+		time.Sleep(time.Millisecond) // the critical section
+		start := time.Now()
+		err := m.Unlock(ctx)
+		return time.Since(start), err
+	})
+}
+
+func benchUnlockBaseline(b *testing.B) {
+	c := deimostest.NewCluster(b, 3)
+	ctx := b.Context()
+	k := newClient(b, c, 0).KV()
+	reportLatency(b, func() (time.Duration, error) {
+		if _, err := k.CreateInOrder(ctx, "/bench/unlock", "token", kv.WithTTL(15*time.Second)); err != nil {
+			return 0, err
+		}
+		resp, err := k.List(ctx, "/bench/unlock")
+		if err != nil {
+			return 0, err
+		}
+		time.Sleep(time.Millisecond)
+		start := time.Now()
+		_, err = k.CompareAndDelete(ctx, resp.Node.Nodes[0].Key, kv.WithPrevValue("token"))
+		return time.Since(start), err
+	})
+}
+
+// reportLatency runs op b.N times and reports the median and 99th
+// percentile of the durations it returns.
+func reportLatency(b *testing.B, op func() (time.Duration, error)) {
+	took := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		d, err := op()
+		if err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, d)
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(0, "ns/op")
 }

@@ -17,7 +17,8 @@ import (
 // renewed; Renew and StartAutoRenewal keep it. While Lock waits, the
 // waiter's queue entry is always kept alive.
 //
-// Every acquisition creates a fresh session; Unlock closes it. A
+// Every acquisition creates a fresh session; Unlock ends it, without waiting
+// for its goroutines (they return on their own within moments). A
 // DistributedLock value is one contender, safe for concurrent use (Lock,
 // TryLock and Unlock are serialised).
 type DistributedLock struct {
@@ -101,85 +102,15 @@ func (l *DistributedLock) Unlock(ctx context.Context) error {
 		return fmt.Errorf("%w: %s", ErrLockNotHeld, l.key)
 	}
 	err := m.Unlock(ctx)
-	_ = s.Close() // nothing left to delete unless Unlock failed
+	if err != nil {
+		_ = s.Close() // delete what Unlock could not
+	} else {
+		s.end(ErrSessionClosed) // nothing left to delete or to wait for
+	}
 	if errors.Is(err, ErrNotLocked) {
 		return fmt.Errorf("%w: %s", ErrLockNotHeld, l.key)
 	}
 	return err
-}
-
-// Renew refreshes the held lock's TTL now. It fails with ErrLockNotHeld when
-// the lock is not held and with an error matching ErrLockLost when it was
-// lost. A transient failure is returned without losing the lock.
-func (l *DistributedLock) Renew(ctx context.Context) error {
-	l.mu.Lock()
-	s, m := l.session, l.mutex
-	l.mu.Unlock()
-	if m == nil {
-		return fmt.Errorf("%w: %s", ErrLockNotHeld, l.key)
-	}
-	if !m.IsOwner() {
-		return l.lostError(m)
-	}
-	if err := s.Refresh(ctx); err != nil {
-		if errors.Is(err, ErrSessionExpired) {
-			return fmt.Errorf("%w: %w", ErrLockLost, err)
-		}
-		return fmt.Errorf("lock: renewing %s: %w", l.key, err)
-	}
-	return nil
-}
-
-// StartAutoRenewal renews the held lock every period (clamped below the
-// TTL, see WithRenewalPeriod) until StopAutoRenewal, Unlock, or the end of
-// ctx. It also makes later acquisitions renew automatically.
-func (l *DistributedLock) StartAutoRenewal(ctx context.Context, period time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.autoRenew = true
-	if period > 0 {
-		l.period = period
-	}
-	if l.stopCtx != nil {
-		l.stopCtx()
-	}
-	l.renewGen++
-	gen := l.renewGen
-	l.stopCtx = context.AfterFunc(ctx, func() { l.stopAutoRenewal(gen) })
-	if l.session != nil {
-		l.session.setKeepAlive(renewalPeriod(l.ttl, l.period))
-	}
-}
-
-// StopAutoRenewal stops background renewal: the held lock now expires one
-// TTL after its last renewal unless Renew is called. Later acquisitions do
-// not renew automatically either, until StartAutoRenewal.
-func (l *DistributedLock) StopAutoRenewal() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.stopRenewalLocked()
-}
-
-// stopAutoRenewal is the callback of StartAutoRenewal's context: it stops
-// renewal only if no later StartAutoRenewal replaced that context (the
-// callback may already be running when it is replaced).
-func (l *DistributedLock) stopAutoRenewal(gen uint64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if gen == l.renewGen {
-		l.stopRenewalLocked()
-	}
-}
-
-func (l *DistributedLock) stopRenewalLocked() {
-	l.autoRenew = false
-	if l.stopCtx != nil {
-		l.stopCtx()
-		l.stopCtx = nil
-	}
-	if l.session != nil {
-		l.session.setKeepAlive(0)
-	}
 }
 
 // IsHeld reports whether this value holds the lock: acquired, not lost, and
@@ -188,7 +119,7 @@ func (l *DistributedLock) IsHeld() bool {
 	l.mu.Lock()
 	m := l.mutex
 	l.mu.Unlock()
-	return m != nil && m.IsOwner()
+	return m != nil && m.Held()
 }
 
 // Info describes the lock as this client sees it.
@@ -200,7 +131,7 @@ func (l *DistributedLock) Info() LockInfo {
 	if m == nil {
 		return info
 	}
-	info.Held = m.IsOwner()
+	info.Held = m.Held()
 	info.EntryKey = m.Key()
 	info.FencingToken = m.FencingToken()
 	if idx, deadline, ok := s.keyState(info.EntryKey); ok {
@@ -317,7 +248,7 @@ func (l *DistributedLock) acquireError(ctx context.Context, err error) error {
 }
 
 func (l *DistributedLock) lostError(m *Mutex) error {
-	if reason := m.lostReason(); reason != nil {
+	if reason := m.lostErr(); reason != nil {
 		return fmt.Errorf("%w: %s: %w", ErrLockLost, l.key, reason)
 	}
 	return fmt.Errorf("%w: %s: not renewed within its TTL", ErrLockLost, l.key)

@@ -121,7 +121,7 @@ func TestSession_KeepsKeysAlivePastTheirTTLAndCloseDeletesThem(t *testing.T) {
 		t.Fatalf("session ended: %v", s.Err())
 	case <-time.After(2500 * time.Millisecond): // more than two TTLs
 	}
-	require.True(t, m.IsOwner())
+	require.True(t, m.Held())
 	require.NoError(t, s.Close())
 	require.ErrorIs(t, s.Err(), concurrency.ErrSessionClosed)
 	require.Empty(t, queueKeys(t, client, "/locks/session"))

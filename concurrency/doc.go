@@ -1,7 +1,8 @@
 // Package concurrency builds coordination recipes on the Deimos key space:
-// sessions that keep TTL keys alive, a fair queue lock with fencing tokens
-// (Mutex), the README's DistributedLock on top of it, leader election and
-// counting semaphores.
+// sessions that keep TTL keys alive (their own claims, such as service
+// registrations, and the entries of the other recipes), a fair queue lock
+// with fencing tokens (Mutex), the README's DistributedLock on top of it,
+// leader election and counting semaphores.
 //
 // The server has no leases and no multi-key transactions, so every recipe is
 // made of TTL keys, in-order keys (POST), compare-and-swap/delete and
@@ -10,14 +11,20 @@
 //   - A Session owns TTL keys and refreshes each one by compare-and-swap on
 //     its unique value, resending value and TTL (an update without them would
 //     wipe either). When a key cannot be refreshed before its expiration, or
-//     is found gone, the session is lost: Done closes and Err says why.
+//     is found gone, the session is lost: Done closes and Err says why. A
+//     claim made WithRecreate is created again instead, and its loss and
+//     return are reported on the claim.
 //   - A lock is a queue of in-order keys under the lock's key, used as a
 //     directory. The entry with the lowest createdIndex (compared as a number)
 //     holds the lock; each waiter watches only the entry just ahead of it, so
-//     a release wakes exactly one waiter. The holder's createdIndex is its
-//     fencing token, strictly increasing from one holder to the next.
+//     a release wakes exactly one waiter, which takes the lock without reading
+//     the queue again. The holder's createdIndex is its fencing token,
+//     strictly increasing from one holder to the next.
 //   - An Election is the same queue with a value; the leader is the first
 //     entry. A Semaphore with n permits lets the first n entries hold.
+//   - Mutex, Semaphore and Election are one contender underneath: Held says
+//     whether it holds, Lost is closed when a holding is lost, Key names its
+//     entry.
 //
 // The shortest use:
 //
@@ -35,5 +42,5 @@
 //
 // The lock directory itself is never deleted nor given a TTL: the real server
 // crashes when a directory is removed while keys inside it are watched
-// (PROTOCOL.md §12.7).
+// (docs/protocol.md §12.7).
 package concurrency

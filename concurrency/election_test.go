@@ -109,10 +109,10 @@ func TestElection_ObserversSeeEveryLeaderInOrder(t *testing.T) {
 
 	require.NoError(t, elections[0].Resign(ctx)) // b leads
 	require.NoError(t, <-waiting)
-	require.True(t, elections[1].IsLeader())
+	require.True(t, elections[1].Held())
 	sessions[1].Orphan() // b crashes; c takes over once its entry expires
 	require.NoError(t, <-waiting)
-	require.True(t, elections[2].IsLeader())
+	require.True(t, elections[2].Held())
 	close(stop)
 	require.NoError(t, elections[2].Resign(ctx)) // nobody leads
 	<-collected
@@ -169,7 +169,7 @@ func TestElection_ProclaimWithUnknownOutcomeDoesNotLoseTheSession(t *testing.T) 
 	// session, and the leadership, survive the unknown outcome.
 	require.NoError(t, s.Refresh(ctx))
 	require.NoError(t, s.Err())
-	require.True(t, e.IsLeader())
+	require.True(t, e.Held())
 	require.NoError(t, e.Proclaim(ctx, "v3"))
 	l, err = e.Leader(ctx)
 	require.NoError(t, err)

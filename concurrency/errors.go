@@ -1,6 +1,10 @@
 package concurrency
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/marsevilspirit/deimos-client/kv"
+)
 
 // Session errors.
 var (
@@ -10,6 +14,18 @@ var (
 	ErrSessionExpired = errors.New("session: a key of the session expired or was removed")
 	// ErrSessionClosed: the session was closed (or orphaned) by its owner.
 	ErrSessionClosed = errors.New("session: closed")
+)
+
+// Claim errors.
+var (
+	// ErrKeyTaken: Session.Claim found the key held by another owner (its
+	// value is not ours). Errors matching it also match kv.ErrNodeExist.
+	ErrKeyTaken = errors.New("claim: key held by another owner")
+	// ErrClaimLost: a claimed key was found removed or changed by someone
+	// else, or may have expired before it was refreshed. Without
+	// WithRecreate the session ends with it; with WithRecreate the key is
+	// being created again.
+	ErrClaimLost = errors.New("claim: key lost")
 )
 
 // Mutex and semaphore errors.
@@ -50,6 +66,13 @@ var (
 	ErrNotLeader = errors.New("election: not the leader")
 )
 
-// ErrInvalidOption: an option value that cannot work (a non-positive TTL,
-// fewer than one permit...).
-var ErrInvalidOption = errors.New("concurrency: invalid option")
+// Bad input, the same sentinels as package kv's (and the facade's), so one
+// errors.Is test works whichever package reported it.
+var (
+	// ErrInvalidOption: an option value that cannot work (fewer than one
+	// permit, a non-positive renewal period, an empty claim value...).
+	ErrInvalidOption = kv.ErrInvalidOption
+	// ErrInvalidTTL: a TTL below MinTTL or above kv.MaxTTL. Errors matching
+	// it also match ErrInvalidOption.
+	ErrInvalidTTL = kv.ErrInvalidTTL
+)

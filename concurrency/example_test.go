@@ -42,11 +42,11 @@ func ExampleMutex() {
 	}
 	// Hand the fencing token to the protected resource with every write, so
 	// it can refuse a holder that lost the lock without knowing.
-	fmt.Println("held:", m.IsOwner(), "token > 0:", m.FencingToken() > 0)
+	fmt.Println("held:", m.Held(), "token > 0:", m.FencingToken() > 0)
 	if err := m.Unlock(ctx); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("held:", m.IsOwner())
+	fmt.Println("held:", m.Held())
 	// Output:
 	// held: true token > 0: true
 	// held: false
@@ -104,4 +104,36 @@ func ExampleElection() {
 	// Output:
 	// leader: node-1 10.0.0.1:9000
 	// true
+}
+
+func ExampleSession_Claim() {
+	client, stop := exampleClient()
+	defer stop()
+	ctx := context.Background()
+
+	s, err := concurrency.NewSession(client, concurrency.WithTTL(10*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	// Register this instance; if its key is ever lost (an outage longer than
+	// the TTL), the session creates it again and says so on Events.
+	reg, err := s.Claim(ctx, "/services/api/10.0.0.1:8080", "10.0.0.1:8080", concurrency.WithRecreate())
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() {
+		for ev := range reg.Events() {
+			_ = ev // log ev.Kind, ev.Err
+		}
+	}()
+	resp, err := client.Get(ctx, "/services/api/10.0.0.1:8080")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.Node.Value)
+	if err := reg.Release(ctx); err != nil {
+		log.Fatal(err)
+	}
+	// Output: 10.0.0.1:8080
 }

@@ -62,7 +62,7 @@ func TestMutex_CrashedHolderReplacedWithinOneTTL(t *testing.T) {
 	case <-time.After(ttl + 4*time.Second):
 		t.Fatal("the waiter did not take over within one TTL plus margin")
 	}
-	require.True(t, waiter.IsOwner())
+	require.True(t, waiter.Held())
 	require.Greater(t, waiter.FencingToken(), holder.FencingToken())
 	require.NoError(t, waiter.Unlock(ctx))
 }
@@ -120,7 +120,7 @@ func TestMutex_LostWhenEntryDeletedBehindHoldersBack(t *testing.T) {
 	case <-time.After(5 * time.Second): // well under the 10 s TTL: the watch told, not the refresh
 		t.Fatal("Lost did not fire after the entry was deleted")
 	}
-	require.False(t, m.IsOwner())
+	require.False(t, m.Held())
 	require.ErrorIs(t, m.Unlock(ctx), concurrency.ErrLockLost)
 }
 
@@ -146,7 +146,7 @@ func TestMutex_LockFailsWhenEntryExpiredWhileWaiting(t *testing.T) {
 	require.NoError(t, holder.Unlock(ctx))
 	err = <-res
 	require.ErrorIs(t, err, concurrency.ErrSessionExpired)
-	require.False(t, waiter.IsOwner())
+	require.False(t, waiter.Held())
 }
 
 // countingDoer counts the requests a KV sends.
@@ -217,6 +217,6 @@ func TestMutex_TransientOutageShorterThanTTLIsNotALoss(t *testing.T) {
 		t.Fatal("lost after the outage ended")
 	default:
 	}
-	require.True(t, m.IsOwner())
+	require.True(t, m.Held())
 	require.NoError(t, m.Unlock(ctx))
 }

@@ -32,6 +32,8 @@ type (
 	// LockOption configures NewDistributedLock and WithLock: WithTTL,
 	// WithAutoRenewal, WithRenewalPeriod.
 	LockOption interface{ applyLock(*lockConfig) }
+	// ClaimOption configures Session.Claim: WithRecreate, WithAdopt.
+	ClaimOption interface{ applyClaim(*claimConfig) }
 )
 
 type sessionConfig struct {
@@ -51,40 +53,56 @@ type lockConfig struct {
 	err       error
 }
 
+type claimConfig struct {
+	recreate bool
+	adopt    bool
+}
+
 // TTLOption is the time to live of session (and lock) keys; see WithTTL.
 type TTLOption struct{ ttl time.Duration }
 
 // WithTTL sets the time to live of the keys a session or lock owns: at least
 // MinTTL, at most kv.MaxTTL, rounded up to whole seconds (default
 // DefaultTTL). A holder that crashes keeps others waiting for about this
-// long; a holder cut off from the cluster for longer loses its keys.
+// long; a holder cut off from the cluster for longer loses its keys. A TTL
+// out of range fails with an error matching ErrInvalidTTL.
 func WithTTL(ttl time.Duration) TTLOption { return TTLOption{ttl: ttl} }
+
+// ttlError is a TTL out of range. It matches ErrInvalidTTL, as kv's TTL
+// errors do, and ErrInvalidOption, as every bad option of this package does.
+type ttlError struct{ ttl time.Duration }
+
+func (e *ttlError) Error() string {
+	return fmt.Sprintf("concurrency: invalid TTL %v (want %v to %v)", e.ttl, MinTTL, kv.MaxTTL)
+}
+
+func (e *ttlError) Is(target error) bool {
+	return target == kv.ErrInvalidTTL || target == kv.ErrInvalidOption
+}
 
 func (o TTLOption) check() (time.Duration, error) {
 	if o.ttl < MinTTL || o.ttl > kv.MaxTTL {
-		return 0, fmt.Errorf("%w: TTL %v (want %v to %v)", ErrInvalidOption, o.ttl, MinTTL, kv.MaxTTL)
+		return 0, &ttlError{ttl: o.ttl}
 	}
 	// The server counts whole seconds and kv rounds up: track the TTL the
 	// server will apply.
 	return (o.ttl + time.Second - 1) / time.Second * time.Second, nil
 }
 
-func (o TTLOption) applySession(c *sessionConfig) {
-	ttl, err := o.check()
-	if err != nil {
-		c.err = err
-		return
-	}
-	c.ttl = ttl
-}
+func (o TTLOption) applySession(c *sessionConfig) { c.ttl, c.err = o.apply(c.ttl, c.err) }
 
-func (o TTLOption) applyLock(c *lockConfig) {
+func (o TTLOption) applyLock(c *lockConfig) { c.ttl, c.err = o.apply(c.ttl, c.err) }
+
+// apply returns the checked TTL, or the current one and the first error.
+func (o TTLOption) apply(cur time.Duration, prev error) (time.Duration, error) {
 	ttl, err := o.check()
 	if err != nil {
-		c.err = err
-		return
+		if prev == nil {
+			prev = err
+		}
+		return cur, prev
 	}
-	c.ttl = ttl
+	return ttl, prev
 }
 
 // OwnerOption names the owner of a queue entry; see WithOwner.
@@ -118,7 +136,9 @@ func WithRenewalPeriod(d time.Duration) RenewalPeriodOption { return RenewalPeri
 
 func (o RenewalPeriodOption) applyLock(c *lockConfig) {
 	if o.period <= 0 {
-		c.err = fmt.Errorf("%w: renewal period %v must be positive", ErrInvalidOption, o.period)
+		if c.err == nil {
+			c.err = fmt.Errorf("concurrency: renewal period %v must be positive: %w", o.period, ErrInvalidOption)
+		}
 		return
 	}
 	c.period = o.period
@@ -135,3 +155,29 @@ func renewalPeriod(ttl, period time.Duration) time.Duration {
 	}
 	return period
 }
+
+// RecreateOption makes a claim survive the loss of its key; see WithRecreate.
+type RecreateOption struct{}
+
+// WithRecreate keeps a claim alive across the loss of its key (expired during
+// an outage longer than the TTL, or deleted): instead of ending the session,
+// the session creates the key again, only where it is absent, with jittered
+// backoff, for as long as the session lives. Each loss, re-creation and
+// conflict (another owner created the key meanwhile; it is never
+// overwritten) is reported on Claim.Events.
+func WithRecreate() RecreateOption { return RecreateOption{} }
+
+func (RecreateOption) applyClaim(c *claimConfig) { c.recreate = true }
+
+// AdoptOption lets a claim take over a key that already holds its value; see
+// WithAdopt.
+type AdoptOption struct{}
+
+// WithAdopt makes Session.Claim take a key that already exists with exactly
+// the claimed value as its own (refreshing it by compare-and-swap), instead
+// of failing with ErrKeyTaken: the key left by an earlier create whose
+// outcome was unknown, or by a previous run of the same owner. Values must
+// then be unique to their owner.
+func WithAdopt() AdoptOption { return AdoptOption{} }
+
+func (AdoptOption) applyClaim(c *claimConfig) { c.adopt = true }
