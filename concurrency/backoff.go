@@ -20,14 +20,10 @@ const (
 	pollRetryMax  = 2 * time.Second
 )
 
-// newBackoff returns a jittered exponential backoff from lo to hi that never
-// gives up: the loops using it end with their context.
+// newBackoff returns the SDK's jittered exponential backoff from lo to hi,
+// which never gives up: the loops using it end with their context.
 func newBackoff(lo, hi time.Duration) *backoff.ExponentialBackOff {
-	return backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(lo),
-		backoff.WithMaxInterval(max(lo, hi)),
-		backoff.WithMaxElapsedTime(0),
-	)
+	return wait.NewBackoff(lo, max(lo, hi))
 }
 
 // pause waits for b's next interval and reports false if ctx ended first.

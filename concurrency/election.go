@@ -77,11 +77,6 @@ func (e *Election) Leader(ctx context.Context) (*Entry, error) {
 	return head(ctx, e.s.kv, e.dir, ErrNoLeader)
 }
 
-// IsLeader reports whether this candidate leads.
-//
-// Deprecated: use Held, the name every recipe of the package uses.
-func (e *Election) IsLeader() bool { return e.Held() }
-
 // Observe follows the election; see the package function Observe.
 func (e *Election) Observe(ctx context.Context) <-chan Leadership {
 	return Observe(ctx, e.s.kv, e.dir)

@@ -45,11 +45,6 @@ func (m *Mutex) TryLock(ctx context.Context) error { return m.acquire(ctx, "", f
 // (the entry is then cleaned up all the same).
 func (m *Mutex) Unlock(ctx context.Context) error { return m.release(ctx) }
 
-// IsOwner reports whether this Mutex holds the lock.
-//
-// Deprecated: use Held, the name every recipe of the package uses.
-func (m *Mutex) IsOwner() bool { return m.Held() }
-
 // FencingToken returns the createdIndex of the held entry, 0 when not held.
 // Tokens strictly increase from one holder of the mutex to the next.
 func (m *Mutex) FencingToken() uint64 { return m.createdIndex() }

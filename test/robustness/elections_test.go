@@ -98,7 +98,7 @@ func (c *candidate) once(ctx context.Context, s *concurrency.Session) {
 	cancelP()
 	wait.Sleep(context.Background(), d-d/2)
 	tm.Exit = c.rec.now()
-	tm.Held = e.IsLeader() && !isDone(s.Done())
+	tm.Held = e.Held() && !isDone(s.Done())
 	if c.rng.IntN(6) == 0 {
 		s.Orphan() // the entry stays until its TTL runs out
 		tm.Orphaned = true

@@ -19,7 +19,7 @@ type section struct {
 	Token    uint64 // fencing token the holder presented
 	Enter    int64  // ns since the run started
 	Exit     int64
-	Owned    bool // the holder still owned the lock (IsOwner, not Lost) when it left
+	Owned    bool // the holder still owned the lock (Held, not Lost) when it left
 	Accepted bool // the protected resource accepted the token
 }
 
@@ -128,11 +128,11 @@ func (l *locker) once(ctx context.Context, s *concurrency.Session) {
 	l.count(func(st *lockStats) { st.Grants++ })
 	sec := section{Locker: l.id, Token: m.FencingToken()}
 	lost := m.Lost()
-	if m.IsOwner() {
+	if m.Held() {
 		sec.Enter = l.rec.now()
 		sec.Accepted = l.res.use(sec.Token)
 		wait.Sleep(context.Background(), time.Duration(2+l.rng.IntN(15))*time.Millisecond)
-		sec.Owned = m.IsOwner() && !isDone(lost)
+		sec.Owned = m.Held() && !isDone(lost)
 		sec.Exit = l.rec.now()
 		l.mu.Lock()
 		l.sections = append(l.sections, sec)
