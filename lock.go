@@ -34,3 +34,14 @@ func (c *Client) WithLock(ctx context.Context, key, owner string, fn func() erro
 	}
 	return concurrency.WithLock(ctx, c, key, owner, fn, opts...)
 }
+
+// WithFencedLock runs fn while holding the lock on key, like WithLock, and
+// hands it the lock's fencing token (to send along with every write fn makes
+// elsewhere, so that storage can refuse an older holder's writes) and a
+// context that ends as soon as the lock is lost.
+func (c *Client) WithFencedLock(ctx context.Context, key, owner string, fn func(ctx context.Context, token uint64) error, opts ...LockOption) error {
+	if c.err != nil {
+		return c.err
+	}
+	return concurrency.WithFencedLock(ctx, c, key, owner, fn, opts...)
+}

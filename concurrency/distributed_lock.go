@@ -176,13 +176,34 @@ func (l *DistributedLock) Holder(ctx context.Context) (*Entry, error) {
 // unlock is attempted even if ctx ended during fn. If the lock was lost
 // while fn ran, the error matches ErrLockLost.
 func WithLock(ctx context.Context, c Client, key, owner string, fn func() error, opts ...LockOption) error {
+	return WithFencedLock(ctx, c, key, owner, func(context.Context, uint64) error { return fn() }, opts...)
+}
+
+// WithFencedLock is WithLock for work that writes somewhere else: fn gets the
+// lock's fencing token, to pass along with every write so the storage can
+// refuse a write from an older holder, and a context that ends when the lock
+// is lost (or ctx ends), so fn can stop early. If the lock was lost while fn
+// ran, the error matches ErrLockLost.
+func WithFencedLock(ctx context.Context, c Client, key, owner string, fn func(ctx context.Context, token uint64) error, opts ...LockOption) error {
 	l := NewDistributedLock(c, key, owner, opts...)
 	if err := l.Lock(ctx); err != nil {
 		return err
 	}
-	ferr := fn()
-	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(l.ttl, 10*time.Second))
-	defer cancel()
+	held, cancel := context.WithCancel(ctx)
+	lost, ended := l.Lost(), make(chan struct{})
+	go func() {
+		defer close(ended)
+		select {
+		case <-lost:
+			cancel()
+		case <-held.Done():
+		}
+	}()
+	ferr := fn(held, l.FencingToken())
+	cancel()
+	<-ended
+	uctx, cancelUnlock := context.WithTimeout(context.WithoutCancel(ctx), min(l.ttl, 10*time.Second))
+	defer cancelUnlock()
 	return errors.Join(ferr, l.Unlock(uctx))
 }
 

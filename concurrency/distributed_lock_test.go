@@ -108,6 +108,41 @@ func TestWithLock_RunsFnUnderTheLockAndReleases(t *testing.T) {
 	require.Empty(t, queueKeys(t, client, "/locks/with"), "released after fn")
 }
 
+// The fenced form hands fn the holder's fencing token, and a context that
+// ends as soon as the lock is lost.
+func TestWithFencedLock_GivesTheTokenAndEndsFnsContextWhenLost(t *testing.T) {
+	c := deimostest.NewCluster(t, 3)
+	client := newClient(t, c, 0)
+	ctx := t.Context()
+	var token uint64
+	err := concurrency.WithFencedLock(ctx, client, "/locks/fenced", "w", func(held context.Context, tok uint64) error {
+		h, err := concurrency.NewDistributedLock(client, "/locks/fenced", "x").Holder(ctx)
+		require.NoError(t, err)
+		require.Equal(t, h.CreatedIndex, tok, "the token is the holder's createdIndex")
+		token = tok
+		require.NoError(t, held.Err(), "held while the lock is")
+		return nil
+	})
+	require.NoError(t, err)
+	require.NotZero(t, token)
+	require.Empty(t, queueKeys(t, client, "/locks/fenced"), "released after fn")
+
+	// Someone removes the holder's entry: fn's context ends, the call says so.
+	err = concurrency.WithFencedLock(ctx, client, "/locks/fenced", "w", func(held context.Context, _ uint64) error {
+		keys := queueKeys(t, client, "/locks/fenced")
+		require.Len(t, keys, 1)
+		_, err := client.KV().Delete(ctx, keys[0])
+		require.NoError(t, err)
+		select {
+		case <-held.Done():
+			return nil
+		case <-time.After(10 * time.Second):
+			return errors.New("fn's context outlived the lock")
+		}
+	})
+	require.ErrorIs(t, err, concurrency.ErrLockLost)
+}
+
 func TestSession_KeepsKeysAlivePastTheirTTLAndCloseDeletesThem(t *testing.T) {
 	c := deimostest.NewCluster(t, 3)
 	client := newClient(t, c, 0)
