@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/marsevilspirit/deimos-client/internal/text"
 )
 
 // MaxKeyLength is the longest key, in bytes, the client accepts. The server
@@ -139,13 +141,4 @@ func keyError(key, reason string) error {
 // keys may be up to MaxKeyLength long, messages and logs should not be.
 const keyQuoteMax = 128
 
-func clipKey(key string) string {
-	if len(key) <= keyQuoteMax {
-		return key
-	}
-	cut := keyQuoteMax
-	for cut > 0 && !utf8.RuneStart(key[cut]) {
-		cut--
-	}
-	return key[:cut] + "…"
-}
+func clipKey(key string) string { return text.ClipTo(key, keyQuoteMax) }

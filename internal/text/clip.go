@@ -12,11 +12,15 @@ const Max = 200
 
 // Clip returns s cut to at most Max bytes on a rune boundary, with "…" when
 // something was cut.
-func Clip(s string) string {
-	if len(s) <= Max {
+func Clip(s string) string { return ClipTo(s, Max) }
+
+// ClipTo returns s cut to at most n bytes on a rune boundary, with "…" when
+// something was cut.
+func ClipTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := Max
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
