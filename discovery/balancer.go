@@ -3,7 +3,6 @@ package discovery
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -179,8 +178,9 @@ func (b *Balancer) endpointsFor(insts []Instance) []*endpoint {
 func averageLatency(eps []*endpoint) float64 {
 	var sum float64
 	var n int
+	now := monotonic()
 	for _, e := range eps {
-		if l := math.Float64frombits(e.latency.Load()); l > 0 {
+		if l := e.latencyAt(now); l > 0 {
 			sum, n = sum+l, n+1
 		}
 	}

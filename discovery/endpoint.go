@@ -21,12 +21,14 @@ type endpoint struct {
 
 	inflight atomic.Int64
 	latency  atomic.Uint64 // EWMA of call latency in ns, float64 bits
+	stamp    atomic.Int64  // monotonic time of the last sample
 }
 
 func newEndpoint(b *Balancer, inst Instance, h *health, latency float64) *endpoint {
 	e := &endpoint{b: b, inst: inst, health: h}
 	e.doneFn = e.record
 	e.latency.Store(math.Float64bits(latency))
+	e.stamp.Store(monotonic())
 	return e
 }
 
@@ -47,29 +49,45 @@ func (e *endpoint) record(err error) {
 	}
 }
 
-// latencyAlpha is the weight of a new latency sample in the EWMA.
-const latencyAlpha = 0.25
+// latencyDecay is the time constant of the latency EWMA: a sample's weight
+// falls to 1/e after it. Reads decay too, so the cost of an instance that
+// was slow once and has not been picked since drifts back down and it gets
+// another chance (Finagle's peak EWMA).
+const latencyDecay = 10 * time.Second
 
+// epoch is the origin of the monotonic stamps of latency samples.
+var epoch = time.Now()
+
+func monotonic() int64 { return int64(time.Since(epoch)) }
+
+// observe folds a latency sample in: a peak replaces the average at once, a
+// lower sample pulls it down by the time since the last one.
 func (e *endpoint) observe(d time.Duration) {
+	now := monotonic()
 	sample := float64(d)
-	for {
-		old := e.latency.Load()
-		prev := math.Float64frombits(old)
-		next := sample
-		if prev > 0 {
-			next = prev + latencyAlpha*(sample-prev)
-		}
-		if e.latency.CompareAndSwap(old, math.Float64bits(next)) {
-			return
-		}
+	prev := e.latencyAt(now)
+	next := sample
+	if prev > sample {
+		w := math.Exp(-float64(now-e.stamp.Load()) / float64(latencyDecay))
+		next = prev*w + sample*(1-w)
 	}
+	e.latency.Store(math.Float64bits(next))
+	e.stamp.Store(now)
 }
 
-// load is what PowerOfTwoChoices minimises: expected latency times the calls
-// that would queue with this one. The +1 ns keeps calls in flight counting
-// before the first latency sample.
-func (e *endpoint) load() float64 {
-	return (math.Float64frombits(e.latency.Load()) + 1) * float64(e.inflight.Load()+1)
+// latencyAt is the EWMA decayed to now; zero before the first sample.
+func (e *endpoint) latencyAt(now int64) float64 {
+	l := math.Float64frombits(e.latency.Load())
+	if l == 0 {
+		return 0
+	}
+	return l * math.Exp(-float64(now-e.stamp.Load())/float64(latencyDecay))
+}
+
+// cost is what PowerOfTwoChoices minimises: expected latency times the
+// calls that would queue with this one.
+func cost(latency float64, inflight int64) float64 {
+	return (latency + 1) * float64(inflight+1)
 }
 
 // call is one PowerOfTwoChoices call in flight. Calls are pooled (per

@@ -52,7 +52,16 @@ func (p *p2cPicker) pick(context.Context) (*endpoint, error) {
 		j++
 	}
 	a, b := p.eps[i], p.eps[j]
-	if b.load() < a.load() {
+	now := monotonic()
+	la, lb := a.latencyAt(now), b.latencyAt(now)
+	// An instance without a sample yet is taken to be as fast as the other:
+	// zero would look fastest and flood it, however many calls it holds.
+	if la == 0 {
+		la = lb
+	} else if lb == 0 {
+		lb = la
+	}
+	if cost(lb, b.inflight.Load()) < cost(la, a.inflight.Load()) {
 		return b, nil
 	}
 	return a, nil
