@@ -72,12 +72,15 @@ func NewBalancer(r *Resolver, strategy Strategy, opts ...BalancerOption) (*Balan
 // in-flight count. The error is ErrNoInstances when nothing can be picked,
 // and ErrNoHashKey for a ConsistentHash pick without WithHashKey.
 func (b *Balancer) Pick(ctx context.Context) (inst Instance, done func(error), err error) {
-	ep, err := b.picker.Load().pick(ctx)
+	p := b.picker.Load().picker
+	if p2c, ok := p.(*p2cPicker); ok {
+		now := monotonic()
+		ep := p2c.pickAt(now)
+		return ep.inst, ep.startCall(now), nil
+	}
+	ep, err := p.pick(ctx)
 	if err != nil {
 		return Instance{}, nil, err
-	}
-	if b.strategy == PowerOfTwoChoices {
-		return ep.inst, ep.startCall(), nil
 	}
 	return ep.inst, ep.doneFn, nil
 }

@@ -2,6 +2,8 @@ package discovery
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ import (
 func testEndpoints(b *Balancer, weights ...int) []*endpoint {
 	var eps []*endpoint
 	for i, w := range weights {
-		inst := Instance{Service: "s", ID: string(rune('a' + i)), Addr: "h:1", Weight: w}
+		inst := Instance{Service: "s", ID: fmt.Sprint("e", i), Addr: "h:1", Weight: w}
 		eps = append(eps, newEndpoint(b, inst, newHealth(DefaultEjection), 0))
 	}
 	return eps
@@ -46,8 +48,8 @@ func TestWeighted_LongCyclesRunLive(t *testing.T) {
 func TestP2C_PrefersTheFasterInstance(t *testing.T) {
 	b := &Balancer{cfg: balancerConfig{ejection: DefaultEjection}}
 	eps := testEndpoints(b, 1, 1)
-	eps[0].observe(50 * time.Millisecond)
-	eps[1].observe(time.Millisecond)
+	eps[0].observe(50*time.Millisecond, monotonic())
+	eps[1].observe(time.Millisecond, monotonic())
 	p := &p2cPicker{eps: eps}
 	for range 100 {
 		e, _ := p.pick(context.Background())
@@ -94,12 +96,22 @@ func TestHashString_IsStableAcrossProcesses(t *testing.T) {
 func TestP2C_ASlowSampleDecays(t *testing.T) {
 	b := &Balancer{cfg: balancerConfig{ejection: DefaultEjection}}
 	e := testEndpoints(b, 1)[0]
-	e.observe(time.Second)
 	now := monotonic()
-	assert.InDelta(t, float64(time.Second), e.latencyAt(now), float64(10*time.Millisecond))
-	later := now + int64(latencyDecay)
-	assert.InDelta(t, float64(time.Second)/2.718, e.latencyAt(later), float64(20*time.Millisecond),
-		"a sample weighs 1/e after the decay time")
-	e.observe(2 * time.Second)
-	assert.InDelta(t, float64(2*time.Second), e.latencyAt(monotonic()), float64(10*time.Millisecond), "a peak counts at once")
+	e.observe(time.Second, now)
+	assert.Equal(t, float64(time.Second), e.latencyAt(now))
+	assert.InDelta(t, float64(time.Second)/2, e.latencyAt(now+int64(latencyDecay)), 1,
+		"a sample read after the decay time counts half")
+	e.observe(2*time.Second, now)
+	assert.Equal(t, float64(2*time.Second), e.latencyAt(now), "a peak counts at once")
+	e.observe(0, now)
+	assert.Equal(t, float64(1500*time.Millisecond), e.latencyAt(now), "a lower sample pulls by alpha")
+}
+
+func TestSortPoints_SortsLargeRings(t *testing.T) {
+	points := make([]uint64, 50000)
+	for i := range points {
+		points[i] = mix64(uint64(i))
+	}
+	sortPoints(points)
+	assert.True(t, slices.IsSorted(points))
 }

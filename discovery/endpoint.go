@@ -49,39 +49,42 @@ func (e *endpoint) record(err error) {
 	}
 }
 
-// latencyDecay is the time constant of the latency EWMA: a sample's weight
-// falls to 1/e after it. Reads decay too, so the cost of an instance that
-// was slow once and has not been picked since drifts back down and it gets
-// another chance (Finagle's peak EWMA).
+// latencyDecay is how fast an old latency fades: a sample read latencyDecay
+// after it was taken counts half, after twice that a third, and so on. So
+// the cost of an instance that was slow once and not picked since drifts
+// back down and it gets another chance (Finagle's peak EWMA does the same
+// with an exponential; the hyperbola needs no math.Exp on the pick path).
 const latencyDecay = 10 * time.Second
+
+// latencyAlpha is the weight of a sample below the current average; a
+// sample above it replaces the average at once (a peak EWMA reacts to a
+// slowdown at the first slow call).
+const latencyAlpha = 0.25
 
 // epoch is the origin of the monotonic stamps of latency samples.
 var epoch = time.Now()
 
 func monotonic() int64 { return int64(time.Since(epoch)) }
 
-// observe folds a latency sample in: a peak replaces the average at once, a
-// lower sample pulls it down by the time since the last one.
-func (e *endpoint) observe(d time.Duration) {
-	now := monotonic()
+// observe folds a latency sample taken at now in.
+func (e *endpoint) observe(d time.Duration, now int64) {
 	sample := float64(d)
-	prev := e.latencyAt(now)
 	next := sample
-	if prev > sample {
-		w := math.Exp(-float64(now-e.stamp.Load()) / float64(latencyDecay))
-		next = prev*w + sample*(1-w)
+	if prev := e.latencyAt(now); prev > sample {
+		next = prev + latencyAlpha*(sample-prev)
 	}
 	e.latency.Store(math.Float64bits(next))
 	e.stamp.Store(now)
 }
 
-// latencyAt is the EWMA decayed to now; zero before the first sample.
+// latencyAt is the average decayed to now; zero before the first sample.
 func (e *endpoint) latencyAt(now int64) float64 {
 	l := math.Float64frombits(e.latency.Load())
 	if l == 0 {
 		return 0
 	}
-	return l * math.Exp(-float64(now-e.stamp.Load())/float64(latencyDecay))
+	age := float64(now - e.stamp.Load())
+	return l / (1 + max(age, 0)/float64(latencyDecay))
 }
 
 // cost is what PowerOfTwoChoices minimises: expected latency times the
@@ -95,7 +98,7 @@ func cost(latency float64, inflight int64) float64 {
 type call struct {
 	pool  *sync.Pool
 	ep    *endpoint
-	start time.Time
+	start int64 // monotonic
 	done  func(error)
 }
 
@@ -109,10 +112,11 @@ func newCallPool() *sync.Pool {
 	return p
 }
 
-func (e *endpoint) startCall() func(error) {
+// startCall counts a call picked at now (monotonic) in flight.
+func (e *endpoint) startCall(now int64) func(error) {
 	e.inflight.Add(1)
 	c := e.b.calls.Get().(*call)
-	c.ep, c.start = e, time.Now()
+	c.ep, c.start = e, now
 	return c.done
 }
 
@@ -123,8 +127,9 @@ func (c *call) finish(err error) {
 	}
 	c.ep = nil
 	c.pool.Put(c)
+	now := monotonic()
 	ep.inflight.Add(-1)
-	ep.observe(time.Since(start))
+	ep.observe(time.Duration(now-start), now)
 	ep.record(err)
 }
 

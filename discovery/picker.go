@@ -42,9 +42,15 @@ func (p *randomPicker) pick(context.Context) (*endpoint, error) {
 type p2cPicker struct{ eps []*endpoint }
 
 func (p *p2cPicker) pick(context.Context) (*endpoint, error) {
+	return p.pickAt(monotonic()), nil
+}
+
+// pickAt picks at now (monotonic), which the call's latency is measured
+// from, so a pick and its done read the clock once each.
+func (p *p2cPicker) pickAt(now int64) *endpoint {
 	n := len(p.eps)
 	if n == 1 {
-		return p.eps[0], nil
+		return p.eps[0]
 	}
 	i := rand.IntN(n)
 	j := rand.IntN(n - 1)
@@ -52,7 +58,6 @@ func (p *p2cPicker) pick(context.Context) (*endpoint, error) {
 		j++
 	}
 	a, b := p.eps[i], p.eps[j]
-	now := monotonic()
 	la, lb := a.latencyAt(now), b.latencyAt(now)
 	// An instance without a sample yet is taken to be as fast as the other:
 	// zero would look fastest and flood it, however many calls it holds.
@@ -62,14 +67,14 @@ func (p *p2cPicker) pick(context.Context) (*endpoint, error) {
 		lb = la
 	}
 	if cost(lb, b.inflight.Load()) < cost(la, a.inflight.Load()) {
-		return b, nil
+		return b
 	}
-	return a, nil
+	return a
 }
 
 // maxSchedule bounds the work of precomputing a weighted schedule
 // (instances × cycle length); above it picks run the algorithm live.
-const maxSchedule = 1 << 20
+const maxSchedule = 1 << 22
 
 // scheduledPicker replays a precomputed smooth weighted round robin cycle.
 type scheduledPicker struct {
