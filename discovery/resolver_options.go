@@ -152,4 +152,8 @@ type LoggerOption struct{ logger *slog.Logger }
 // is logged without it.
 func WithLogger(l *slog.Logger) LoggerOption { return LoggerOption{logger: l} }
 
+// Logger returns the logger the option sets, for integrations that log
+// alongside the resolver.
+func (o LoggerOption) Logger() *slog.Logger { return o.logger }
+
 func (o LoggerOption) applyResolver(c *resolverConfig) { c.logger = o.logger }

@@ -109,7 +109,7 @@ func TestResolver_HeartbeatsPublishNothing(t *testing.T) {
 	var err error
 	for range 5 {
 		// A refresh resends the value with a TTL: an update event each time.
-		last, err = k.Update(t.Context(), key, value, kv.WithTTL(30*time.Second))
+		_, err = k.Update(t.Context(), key, value, kv.WithTTL(30*time.Second))
 		require.NoError(t, err)
 		last, err = k.CompareAndSwap(t.Context(), key, value, kv.WithPrevValue(value), kv.WithTTL(30*time.Second))
 		require.NoError(t, err)

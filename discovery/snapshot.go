@@ -64,8 +64,10 @@ func (s Snapshot) Lookup(id string) (Instance, bool) {
 }
 
 // sameContent reports whether publishing b after a would tell a consumer
-// nothing new.
+// nothing new: the same instances and flags, and an error only if there was
+// one already (a resolver that keeps failing does not wake anyone per
+// attempt; the first failure before any listing does).
 func sameContent(a, b *Snapshot) bool {
-	return a.Stale == b.Stale && a.Emptied == b.Emptied &&
+	return a.Stale == b.Stale && a.Emptied == b.Emptied && (a.Err == nil) == (b.Err == nil) &&
 		slices.EqualFunc(a.Instances, b.Instances, Instance.Equal)
 }
