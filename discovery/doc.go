@@ -48,10 +48,11 @@
 //     is to keep the last known list while it cannot confirm it
 //     (Snapshot.Stale) and to take a re-created key as the same instance.
 //   - Instances that flap because the TTL is close to the heartbeat
-//     interval (classicswarm #564): registrations refresh at a third of the
-//     TTL, and the resolver hides a key only after its expiration plus a
-//     grace, confirmed by a quorum read of the directory: a heartbeat that is
-//     merely late, or a clock that runs ahead, never removes an instance.
+//     interval (classicswarm #564): registrations, built on concurrency's
+//     sessions, refresh at a third of the TTL; and the resolver hides a key
+//     only after its expiration plus a grace, confirmed by a quorum read of
+//     the directory: a heartbeat that is merely late, or a clock that runs
+//     ahead, never removes an instance.
 //   - Heartbeats that wake every watcher (the server has no refresh-only
 //     write, so every TTL refresh is an update event): an event with the
 //     same value and createdIndex only moves the key's expiration; no
@@ -64,9 +65,10 @@
 //   - Crashed instances receiving traffic until the server reaps them (rpcx
 //     #144; the server reaps seconds, sometimes tens of seconds, late): the
 //     resolver checks each key when its expiration passes and hides it once
-//     the server reports it expired (ttl <= 0), about TTL + a second after
-//     the last heartbeat, however late the reaper. Balancers also eject an
-//     instance after consecutive errors, before its TTL runs out.
+//     the server reports it expired (ttl <= 0): a quarter of a second after
+//     the expiration (WithExpiryGrace and one read), however late the
+//     reaper. Balancers also eject an instance after consecutive errors,
+//     before its TTL runs out.
 //   - An empty update wiping a good endpoint list (consul #5499, Phobos's
 //     own client): a resolver that cannot reach the cluster never empties
 //     its list; a list that really goes from N to 0 is flagged

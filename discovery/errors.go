@@ -44,6 +44,7 @@ type InstanceError struct {
 	Err error
 }
 
+// Error says which field is invalid and why.
 func (e *InstanceError) Error() string {
 	var b strings.Builder
 	b.WriteString("discovery: invalid instance: ")
@@ -74,6 +75,7 @@ type DecodeError struct {
 	Err error
 }
 
+// Error names the key and what is wrong with it.
 func (e *DecodeError) Error() string {
 	msg := fmt.Sprintf("discovery: cannot decode instance %q: %s", clip(e.Key), e.Reason)
 	if e.Err != nil {

@@ -50,6 +50,7 @@ func (l jsonLayout) root() (string, error) {
 	return base + "/services", nil
 }
 
+// Dir implements Layout.
 func (l jsonLayout) Dir(service string) (string, error) {
 	root, err := l.root()
 	if err != nil {
@@ -61,6 +62,7 @@ func (l jsonLayout) Dir(service string) (string, error) {
 	return root + "/" + service, nil
 }
 
+// Key implements Layout.
 func (l jsonLayout) Key(inst Instance) (string, error) {
 	dir, err := l.Dir(inst.Service)
 	if err != nil {
@@ -72,6 +74,7 @@ func (l jsonLayout) Key(inst Instance) (string, error) {
 	return dir + "/" + inst.ID, nil
 }
 
+// Encode implements Layout.
 func (l jsonLayout) Encode(inst Instance) (string, error) {
 	if err := inst.checkValue(); err != nil {
 		return "", err
@@ -90,6 +93,7 @@ func (l jsonLayout) Encode(inst Instance) (string, error) {
 	return string(b), nil
 }
 
+// Decode implements Layout.
 func (l jsonLayout) Decode(key, value string) (Instance, error) {
 	root, err := l.root()
 	if err != nil {

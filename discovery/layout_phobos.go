@@ -42,6 +42,7 @@ func PhobosLayout(base string) Layout { return phobosLayout{base: base} }
 
 type phobosLayout struct{ base string }
 
+// Dir implements Layout.
 func (l phobosLayout) Dir(service string) (string, error) {
 	base, err := cleanBase("namespace", l.base)
 	if err != nil {
@@ -53,6 +54,7 @@ func (l phobosLayout) Dir(service string) (string, error) {
 	return base + "/" + service, nil
 }
 
+// Key implements Layout.
 func (l phobosLayout) Key(inst Instance) (string, error) {
 	dir, err := l.Dir(inst.Service)
 	if err != nil {
@@ -80,6 +82,7 @@ func checkPhobosID(inst Instance) error {
 	return nil
 }
 
+// Encode implements Layout.
 func (l phobosLayout) Encode(inst Instance) (string, error) {
 	if inst.Addr == "" {
 		if _, addr, ok := strings.Cut(inst.ID, "@"); ok {
@@ -113,6 +116,7 @@ func (l phobosLayout) Encode(inst Instance) (string, error) {
 	return q.Encode(), nil
 }
 
+// Decode implements Layout.
 func (l phobosLayout) Decode(key, value string) (Instance, error) {
 	base, err := cleanBase("namespace", l.base)
 	if err != nil {

@@ -16,8 +16,11 @@ const (
 	// DefaultRelistJitter is the window re-lists are spread over
 	// (WithRelistJitter).
 	DefaultRelistJitter = time.Second
-	// DefaultListTimeout bounds each listing and check read (WithListTimeout).
-	DefaultListTimeout = 2 * time.Second
+	// DefaultListTimeout bounds each listing and check read
+	// (WithListTimeout). It is longer than the client's default per-attempt
+	// timeout (3 s), so a hung node costs one attempt and the read still
+	// succeeds on another node.
+	DefaultListTimeout = 5 * time.Second
 )
 
 // ResolverOption configures NewResolver.

@@ -120,6 +120,7 @@ type instanceKey struct{}
 // compare values with == or an Equal method; Instance holds a map.
 type instanceValue struct{ inst discovery.Instance }
 
+// Equal compares the instances, metadata included.
 func (v instanceValue) Equal(o any) bool {
 	ov, ok := o.(instanceValue)
 	return ok && v.inst.Equal(ov.inst)
