@@ -481,7 +481,7 @@ func diff(old, fresh map[string]*kv.Node, idx uint64) []Change {
 
 // sameNode reports whether a re-list found b unchanged from a. The expiration
 // is compared too: a directory's TTL update leaves its stored modifiedIndex
-// as it was (PROTOCOL.md §9 BUG), so the indexes alone miss it.
+// as it was (docs/protocol.md §9 BUG), so the indexes alone miss it.
 func sameNode(a, b *kv.Node) bool {
 	return a.Value == b.Value && a.Dir == b.Dir && a.ModifiedIndex == b.ModifiedIndex &&
 		a.CreatedIndex == b.CreatedIndex && sameExpiration(a.Expiration, b.Expiration)

@@ -171,7 +171,7 @@ func TestCache_KeepsExpiredButUnreapedKeysAsReported(t *testing.T) {
 
 // A re-list reports a node whose content is unchanged but whose TTL changed
 // during the gap, so a consumer of Changes learns the new expiration. A directory's TTL update does
-// not change its stored modifiedIndex (PROTOCOL.md §9 BUG), so the index alone
+// not change its stored modifiedIndex (docs/protocol.md §9 BUG), so the index alone
 // cannot tell.
 func TestCache_RelistPicksUpADirectoryTTLChangedDuringTheGap(t *testing.T) {
 	c := deimostest.NewCluster(t, 1)
