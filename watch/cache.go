@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +38,11 @@ type Cache struct {
 	done    chan struct{}
 	cancel  context.CancelFunc
 	err     error
+
+	relistJitter time.Duration
+	listTimeout  time.Duration
+	onRetry      func(error)
+	optErr       error
 }
 
 // ChangeKind says what happened to a key of a Cache.
@@ -85,6 +91,46 @@ func WithChanges(buffer int) CacheOption {
 	})
 }
 
+// WithRelistJitter makes the cache wait a random delay in [0, window) before
+// it lists the subtree again after the events it needed left the server's
+// history. Caches that fell behind together (a burst of writes elsewhere
+// flushes the history of every idle watcher at once) then spread their
+// listings over the window instead of all reading the whole subtree in the
+// same instant. The default is 0: list again at once.
+func WithRelistJitter(window time.Duration) CacheOption {
+	return cacheOptionFunc(func(c *Cache) {
+		if window < 0 {
+			c.optErr = fmt.Errorf("%w: re-list jitter %v must not be negative", ErrInvalidOption, window)
+			return
+		}
+		c.relistJitter = window
+	})
+}
+
+// WithListTimeout bounds each listing of the subtree, the first one and every
+// re-list, to d. Without it a listing retries until the cache's context ends,
+// so NewCache blocks while the cluster is unreachable and a re-list never
+// reports a failure; with it NewCache returns the error after d and a failed
+// re-list is retried with backoff (and reported to WithRetryHook).
+func WithListTimeout(d time.Duration) CacheOption {
+	return cacheOptionFunc(func(c *Cache) {
+		if d < 0 {
+			c.optErr = fmt.Errorf("%w: list timeout %v must not be negative", ErrInvalidOption, d)
+			return
+		}
+		c.listTimeout = d
+	})
+}
+
+// WithRetryHook calls f with the error of every poll and listing of the cache
+// that failed, before the cache retries it (after a history that was cleared,
+// the error matches kv.ErrEventIndexCleared and the retry is a re-list). It
+// lets an owner tell a cache that follows the server from one that keeps
+// failing. f runs on the cache's goroutine and must return quickly.
+func WithRetryHook(f func(err error)) CacheOption {
+	return cacheOptionFunc(func(c *Cache) { c.onRetry = f })
+}
+
 // NewCache lists prefix (which must exist or be creatable as a directory
 // path; a missing prefix is an empty cache) and then follows it in the
 // background until ctx ends or Close is called. It returns the error of the
@@ -105,6 +151,12 @@ func NewCache(ctx context.Context, c Client, prefix string, opts ...CacheOption)
 	cache.cfg.recursive = true
 	for _, o := range opts {
 		o.applyCache(cache)
+	}
+	if cache.optErr != nil {
+		return nil, cache.optErr
+	}
+	if cache.onRetry != nil || cache.listTimeout > 0 {
+		cache.src = observedSource{poller: cache.src, onRetry: cache.onRetry, listTimeout: cache.listTimeout}
 	}
 	if err := cache.relist(ctx, false); err != nil {
 		return nil, err
@@ -235,6 +287,9 @@ func (c *Cache) run(ctx context.Context) {
 // relistUntilDone lists again after the history was cleared, retrying
 // transient failures with backoff until ctx ends.
 func (c *Cache) relistUntilDone(ctx context.Context) bool {
+	if c.relistJitter > 0 && !wait.Sleep(ctx, rand.N(c.relistJitter)) {
+		return false
+	}
 	b := c.cfg.newBackoff()
 	for {
 		err := c.relist(ctx, true)
@@ -354,6 +409,39 @@ func (c *Cache) emit(ctx context.Context, ch Change) bool {
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// observedSource reports the failed polls and listings of a cache to its
+// retry hook, and bounds each listing by the list timeout.
+type observedSource struct {
+	poller
+	onRetry     func(error)
+	listTimeout time.Duration
+}
+
+func (s observedSource) poll(ctx context.Context, key string, waitIndex uint64, recursive bool) (*kv.Response, error) {
+	resp, err := s.poller.poll(ctx, key, waitIndex, recursive)
+	s.report(ctx, err)
+	return resp, err
+}
+
+func (s observedSource) list(ctx context.Context, key string) (*kv.Node, uint64, error) {
+	lctx := ctx
+	if s.listTimeout > 0 {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithTimeout(ctx, s.listTimeout)
+		defer cancel()
+	}
+	root, idx, err := s.poller.list(lctx, key)
+	s.report(ctx, err)
+	return root, idx, err
+}
+
+// report passes a failure to the hook, unless the cache itself is stopping.
+func (s observedSource) report(ctx context.Context, err error) {
+	if err != nil && s.onRetry != nil && ctx.Err() == nil {
+		s.onRetry(err)
 	}
 }
 

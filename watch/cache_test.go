@@ -3,12 +3,16 @@ package watch_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/marsevilspirit/deimos-client/internal/transport"
 	"github.com/marsevilspirit/deimos-client/kv"
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
 	"github.com/marsevilspirit/deimos-client/watch"
@@ -214,4 +218,139 @@ func TestCache_RelistPicksUpADirectoryTTLChangedDuringTheGap(t *testing.T) {
 	ch, ok := <-reported
 	require.True(t, ok, "the re-list reports the directory's new TTL on Changes")
 	assert.Nil(t, ch.Expiration)
+}
+
+// newUnhedgedKV returns a client of the given endpoints that sends each read
+// once, so a test counting the server's requests counts one per call.
+func newUnhedgedKV(t testing.TB, endpoints ...string) *kv.KV {
+	t.Helper()
+	tr, err := transport.New(transport.Config{
+		Endpoints:      endpoints,
+		RequestTimeout: 300 * time.Millisecond,
+		DisableHedging: true,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tr.Close() })
+	return kv.New(tr)
+}
+
+// listTimes records when node n receives a recursive, non-watch read of key:
+// the listing a cache does first and after a cleared history.
+type listTimes struct {
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (l *listTimes) hook(key string) deimostest.Hook {
+	return func(r deimostest.Request) deimostest.Fault {
+		if r.Method == http.MethodGet && r.Path == kv.KeyPath(key) &&
+			r.Query.Get("recursive") == "true" && r.Query.Get("wait") == "" {
+			l.mu.Lock()
+			l.at = append(l.at, time.Now())
+			l.mu.Unlock()
+		}
+		return deimostest.FaultNone
+	}
+}
+
+func (l *listTimes) snapshot() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.at)
+}
+
+func TestCache_RelistJitterSpreadsTheRelistsOfCachesThatFellBehindTogether(t *testing.T) {
+	const caches, window = 20, time.Second
+	// Polls end after the watch timeout; the re-poll then finds its index
+	// flushed from the history by the writes elsewhere.
+	c := deimostest.NewCluster(t, 1, deimostest.WithWatchTimeout(1500*time.Millisecond))
+	k := newUnhedgedKV(t, c.Endpoints()...)
+	ctx := t.Context()
+	_, err := k.Set(ctx, "/herd/a", "1")
+	require.NoError(t, err)
+	for range caches {
+		cache, err := watch.NewCache(ctx, k, "/herd", watch.WithRelistJitter(window))
+		require.NoError(t, err)
+		defer cache.Close()
+	}
+
+	var lists listTimes
+	c.Node(0).SetHook(lists.hook("/herd"))
+	for i := range 1100 {
+		_, err := k.Set(ctx, "/elsewhere", fmt.Sprint(i))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return len(lists.snapshot()) >= caches },
+		20*time.Second, 10*time.Millisecond, "every cache lists again")
+
+	at := lists.snapshot()
+	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	spread := at[len(at)-1].Sub(at[0])
+	assert.GreaterOrEqual(t, spread, 4*window/10,
+		"%d re-lists jittered over %v arrived within %v of each other", len(at), window, spread)
+}
+
+func TestCache_ListTimeoutMakesNewCacheFailWhileTheClusterHangs(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	k := newUnhedgedKV(t, c.Endpoints()...)
+	c.Node(0).Pause()
+	defer c.Node(0).Resume()
+
+	returned := make(chan error, 1)
+	go func() {
+		cache, err := watch.NewCache(t.Context(), k, "/x", watch.WithListTimeout(200*time.Millisecond))
+		if cache != nil {
+			cache.Close()
+		}
+		returned <- err
+	}()
+	select {
+	case err := <-returned:
+		require.Error(t, err)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(10 * time.Second):
+		t.Fatal("NewCache did not give up on the hung cluster")
+	}
+}
+
+func TestCache_RetryHookSeesFailedPollsAndTheCacheRecovers(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	k := newUnhedgedKV(t, c.Endpoints()...)
+	ctx := t.Context()
+	failures := make(chan error, 1)
+	cache, err := watch.NewCache(ctx, k, "/h", watch.WithRetryHook(func(err error) {
+		select {
+		case failures <- err:
+		default:
+		}
+	}))
+	require.NoError(t, err)
+	defer cache.Close()
+
+	c.Node(0).Stop()
+	select {
+	case err := <-failures:
+		assert.Error(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hook saw no failed poll while the only node was down")
+	}
+	require.NoError(t, c.Node(0).Start())
+	resp, err := k.Set(ctx, "/h/k", "v")
+	require.NoError(t, err)
+	require.NoError(t, cache.WaitForIndex(ctx, resp.Index))
+	n, ok := cache.Get("/h/k")
+	require.True(t, ok)
+	assert.Equal(t, "v", n.Value)
+}
+
+func TestCache_RejectsNegativeTimings(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	k := newUnhedgedKV(t, c.Endpoints()...)
+	for name, opt := range map[string]watch.CacheOption{
+		"jitter":       watch.WithRelistJitter(-time.Second),
+		"list timeout": watch.WithListTimeout(-time.Second),
+	} {
+		_, err := watch.NewCache(t.Context(), k, "/x", opt)
+		assert.ErrorIs(t, err, watch.ErrInvalidOption, name)
+	}
 }
