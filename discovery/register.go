@@ -55,10 +55,14 @@ func Register(ctx context.Context, client watch.Client, inst Instance, opts ...R
 	if err != nil {
 		return nil, err
 	}
-	inst = cloneInstance(inst)
 	key, dir, value, token, err := placeOf(cfg.layout, inst)
 	if err != nil {
 		return nil, err
+	}
+	if read, err := cfg.layout.Decode(key, value); err == nil {
+		inst = read // as resolvers will see it (a Phobos Addr taken from the ID, say)
+	} else {
+		inst = cloneInstance(inst)
 	}
 	s, err := concurrency.NewSession(client, concurrency.WithTTL(ttl))
 	if err != nil {
