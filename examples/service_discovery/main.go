@@ -105,7 +105,7 @@ func checkCrashDropped(ctx context.Context, cl *caller, instances []*instance) e
 	}
 	took := time.Since(crashed)
 	fmt.Printf("client: c dropped %v after the crash (TTL %v); %d calls failed before the balancer ejected it\n",
-		took.Round(10*time.Millisecond), ttl, failed)
+		took.Round(time.Millisecond), ttl, failed)
 	return errors.Join(
 		example.Check(took < ttl+2*time.Second, "c dropped only after %v", took),
 		example.Check(failed <= 2, "%d calls failed: ejection takes 2 errors", failed))
