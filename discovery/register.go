@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"time"
 
 	"github.com/marsevilspirit/deimos-client/concurrency"
 	"github.com/marsevilspirit/deimos-client/kv"
@@ -149,7 +148,3 @@ func cloneInstance(i Instance) Instance {
 	i.Metadata = maps.Clone(i.Metadata)
 	return i
 }
-
-// probeTimeout bounds the read that checks whether a registration's client
-// was closed.
-func probeTimeout(ttl time.Duration) time.Duration { return min(ttl/4, time.Second) }

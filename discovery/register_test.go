@@ -2,8 +2,10 @@ package discovery_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -393,13 +395,17 @@ func TestRegister_NoFlapThroughOutagesShorterThanTheTTL(t *testing.T) {
 	}
 }
 
-// An outage longer than the TTL loses the key; it is back in every resolver
-// within one heartbeat of the cluster's return.
+// Quorum lost for longer than the TTL loses the key (by the registration's
+// clock; without quorum nothing is reaped, and the writes held meanwhile are
+// applied when it returns, as on an isolated leader): it is back in every
+// resolver within one heartbeat of quorum's return. The reaped case is
+// TestRegister_RecreatesAReapedKeyWhenTheClusterReturns.
 func TestRegister_BackWithinAHeartbeatAfterAnOutageLongerThanTheTTL(t *testing.T) {
 	t.Parallel()
 	c := cluster(t, deimostest.WithReapDelay(0, 0), deimostest.WithServerTimeout(200*time.Millisecond))
 	k := newKV(t, c.Endpoints()...)
-	reg := registerT(t, k, instance("api", "n1"))
+	var logged logBuffer
+	reg := registerT(t, k, instance("api", "n1"), discovery.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	rs := resolverPerNode(t, c, "api")
 	waitAll(t, rs, 5*time.Second, "registered", func(s discovery.Snapshot) bool { return lists(s, "n1") })
 
@@ -417,6 +423,37 @@ func TestRegister_BackWithinAHeartbeatAfterAnOutageLongerThanTheTTL(t *testing.T
 	resp, err := k.Get(t.Context(), reg.Key())
 	require.NoError(t, err)
 	assert.False(t, resp.Node.Expired(time.Now()), "kept alive again")
+	assert.Contains(t, logged.String(), `level=WARN msg="discovery: registration lost its key; creating it again" key=/deimos/services/api/n1`)
+	assert.Contains(t, logged.String(), `level=INFO msg="discovery: instance registered"`)
+}
+
+// logBuffer is an io.Writer for a logger written from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestRegistration_StatusChangesHoldsOnlyTheLatest(t *testing.T) {
+	c := cluster(t)
+	reg := registerT(t, newKV(t, c.Endpoints()...), instance("api", "n1"))
+	require.NoError(t, reg.Deregister(t.Context()))
+	st, ok := <-reg.StatusChanges()
+	require.True(t, ok)
+	assert.Equal(t, discovery.StatusStopped, st.Kind, "the unread registered status was replaced")
+	_, ok = <-reg.StatusChanges()
+	assert.False(t, ok, "closed after the final status")
 }
 
 // Every node down for longer than the TTL: the key expires and is reaped;

@@ -328,6 +328,10 @@ func (r *Registration) probeClient() error {
 	return nil
 }
 
+// probeTimeout bounds the read that checks whether a registration's client
+// was closed.
+func probeTimeout(ttl time.Duration) time.Duration { return min(ttl/4, time.Second) }
+
 func statusOf(ev concurrency.KeyEvent) Status {
 	switch ev.Kind {
 	case concurrency.KeyRecreated:
