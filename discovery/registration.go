@@ -111,7 +111,8 @@ func (r *Registration) Drain(ctx context.Context) error {
 // waits for a watch of the service to deliver the draining state (at most
 // WithDrainWait), then deletes the key by compare-and-delete on the
 // registration's value, so a key another registrar holds by then is left in
-// place (the error then matches kv.ErrTestFailed). It ends the session.
+// place (one rewritten between the drain and the delete makes the error
+// match kv.ErrTestFailed). It ends the session.
 //
 // It is idempotent. If ctx ends before the key is deleted, the error says
 // so and the key expires on its own after the TTL; calling Deregister again
