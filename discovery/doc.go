@@ -31,13 +31,30 @@
 //
 // # Registration
 //
-// Registering an instance (Register, Heartbeat, Drain, Deregister) is built
-// on the session keep-alive of package concurrency and will live here too:
-// a registration is a session-kept TTL key at Layout.Key with the value
-// Layout.Encode, heartbeats are compare-and-swaps of that same value, and
-// Drain rewrites it with StateDraining. Until then, anything that writes
-// Layout.Key/Layout.Encode with a TTL and refreshes it registers an
-// instance; Layout is the one place that encodes and decodes instances.
+// Register writes an instance and keeps it registered until Deregister:
+//
+//	reg, err := discovery.Register(ctx, client, discovery.Instance{
+//		Service: "payments", ID: "node-1", Addr: "10.0.0.7:8080",
+//	})
+//	if err != nil {
+//		return err // ErrDuplicateInstance, or bad input
+//	}
+//	defer reg.Deregister(context.Background()) // drain, wait, delete
+//
+// A registration is a TTL key at Layout.Key holding Layout.Encode, claimed
+// by a concurrency.Session of its own (created only where absent) and
+// refreshed by compare-and-swap on that value every third of the TTL. It
+// never gives up: a key lost in an outage longer than the TTL is created
+// again, never over another registrar's key, within a heartbeat of the
+// cluster's return; Status and StatusChanges say registered, retrying (and
+// why) or conflict. Register refuses TTLs that would let a live instance
+// flap (see WithTTL). Update rewrites the value by compare-and-swap, Drain
+// marks the instance StateDraining (balancers stop picking it), Deregister
+// drains, waits until a watch delivers the change, and deletes the key by
+// compare-and-delete, so the instance leaves at once instead of a TTL
+// later. With WithRegistrationLayout(PhobosLayout(base)) the key and value
+// are exactly those of Phobos's registry plugins, so a Phobos plugin for
+// Deimos is a thin wrapper (see the phobosPlugin example).
 //
 // # What today's registries get wrong, and how this package answers
 //

@@ -27,6 +27,15 @@ var (
 	// ErrInvalidOption: an option value that cannot work. It also matches
 	// kv.ErrInvalidOption (deimos.ErrInvalidOption).
 	ErrInvalidOption = fmt.Errorf("discovery: %w", kv.ErrInvalidOption)
+	// ErrDuplicateInstance: another registrar holds the instance's key (the
+	// key exists with a value that is not this registration's). Register
+	// fails with it, and Status.Err of StatusConflict matches it; errors
+	// matching it also match concurrency.ErrKeyTaken and kv.ErrNodeExist.
+	ErrDuplicateInstance = errors.New("discovery: instance registered by another owner")
+	// ErrNotRegistered: Update or Drain of a registration whose key is not
+	// in place now (being created again, see StatusRetrying and
+	// StatusConflict) or that has stopped.
+	ErrNotRegistered = errors.New("discovery: instance not registered")
 )
 
 // InstanceError says which field of an instance (or which service or

@@ -28,6 +28,10 @@ func DefaultLayout() Layout { return JSONLayout(DefaultNamespace) }
 // service name and ID come from the key, never from the value. The
 // namespace may have several segments ("prod/eu"); it is validated by Dir,
 // Key and Decode.
+//
+// A value written by Register also holds "reg", a random token of that
+// registration, which readers ignore: it tells two registrations of one ID
+// apart, so that neither ever takes the other's key for its own.
 func JSONLayout(namespace string) Layout { return jsonLayout{namespace: namespace} }
 
 type jsonLayout struct{ namespace string }
@@ -40,6 +44,7 @@ type jsonValue struct {
 	Weight   int               `json:"weight,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
 	State    State             `json:"state,omitempty"`
+	Reg      string            `json:"reg,omitempty"`
 }
 
 func (l jsonLayout) root() (string, error) {
@@ -75,7 +80,11 @@ func (l jsonLayout) Key(inst Instance) (string, error) {
 }
 
 // Encode implements Layout.
-func (l jsonLayout) Encode(inst Instance) (string, error) {
+func (l jsonLayout) Encode(inst Instance) (string, error) { return l.encodeRegistration(inst, "") }
+
+// encodeRegistration encodes inst with the token of the registration that
+// writes it (see registrationEncoder).
+func (l jsonLayout) encodeRegistration(inst Instance, token string) (string, error) {
 	if err := inst.checkValue(); err != nil {
 		return "", err
 	}
@@ -86,6 +95,7 @@ func (l jsonLayout) Encode(inst Instance) (string, error) {
 		Weight:   inst.Weight,
 		Metadata: inst.Metadata,
 		State:    inst.State,
+		Reg:      token,
 	})
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrInvalidInstance, err)

@@ -99,7 +99,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(
 		a.getCommand(), a.setCommand(), a.rmCommand(), a.mkdirCommand(), a.lsCommand(),
 		a.watchCommand(), a.lockCommand(), a.electCommand(), a.membersCommand(),
-		a.endpointCommand(),
+		a.endpointCommand(), a.servicesCommand(),
 	)
 	return root
 }
