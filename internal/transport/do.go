@@ -34,9 +34,10 @@ type call struct {
 	abody   attemptBody // the body of the current unhedged attempt
 	result  *Response
 	obs     *opObs          // nil unless hooks watch operations
-	failure error           // error of the last attempt, already classified
+	failure error           // error of the current attempt, named with request and endpoint
 	errs    []EndpointError // last error of each endpoint that failed
-	sent    bool            // a write may have reached a server
+	last    attemptOutcome  // how the last attempt that ended came out
+	judged  bool            // last is set
 
 	// connected is set when the current attempt of a write got a
 	// connection (trace.GotConn); without one nothing was sent.
@@ -131,72 +132,28 @@ func (c *call) note(ep *endpoints.Endpoint, err error) {
 	c.errs = append(c.errs, EndpointError{Endpoint: ep.URL(), Err: err})
 }
 
-// finalError turns the outcome of the last attempt into what Do returns.
+// finalError is the error Do returns: the verdict on the last attempt,
+// now that the call ended (the caller's context may have ended meanwhile,
+// or the transport closed). err is retryablehttp's, for a call that ended
+// before any attempt was judged.
 func (c *call) finalError(err error) error {
-	r := c.req
-	if c.t.closed.Load() && c.failure == nil {
-		return ErrClosed
-	}
-	var se *Error
-	if errors.As(c.failure, &se) {
-		// The server answered: that is the outcome, even if the context
-		// ended while the rest of the body was read.
-		return c.failure
-	}
-	if ctxErr := c.Err(); ctxErr != nil {
-		switch {
-		case r.Class == Safe:
-			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs, Cause: ctxErr}
-		case r.Class == Unsafe && c.sent:
-			return &UnknownOutcomeError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: ctxErr}
-		case r.Class == Unsafe && len(c.errs) > 0:
-			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs, Cause: ctxErr}
-		default:
-			return &RequestError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: ctxErr}
+	o := c.last
+	if !c.judged {
+		if c.t.closed.Load() {
+			return ErrClosed
 		}
+		o = c.outcome(&RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: c.ep.URL(), Err: err})
 	}
-	f := c.failure
-	if f == nil {
-		// retryablehttp failed before or between attempts (e.g. PrepareRetry).
-		f = &RequestError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: err}
-	}
-	if errors.Is(f, ErrClosed) {
-		return ErrClosed
-	}
-	switch r.Class {
-	case Safe:
-		if retryableRead(f) {
-			// Only reachable when attempts ran out.
-			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs}
-		}
-		return f
-	case Unsafe:
-		if c.sent {
-			return &UnknownOutcomeError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: f}
-		}
-		if c.neverSent(f) {
-			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs}
-		}
-		return f
-	}
-	return f
+	o.ended = c.Err()
+	o.last = o.last || c.t.closed.Load()
+	o.tried = c.errs
+	_, _, verr := verdict(c.req.Class, o)
+	return verr
 }
 
-// neverSent reports whether the failed attempt of a write provably did not
-// reach a server: its error says so, or the attempt never got a connection
-// (a dial or TLS handshake that the attempt timeout cut short), as far as
-// net/http's transport reports it.
-func (c *call) neverSent(err error) bool {
-	return neverReached(err) ||
-		(c.req.Class == Unsafe && c.t.tracesConns && !c.connected.Load() && !isResponseError(err))
-}
-
-// maxUnsafeTries bounds how often a write that never reached any server is
-// re-sent before giving up (it is known not to be applied then).
-func (c *call) maxUnsafeTries() int { return max(3, 2*c.t.set.Len()) }
-
-// checkRetry is retryablehttp's CheckRetry: it decides, by request class,
-// whether the failed attempt may be repeated on another endpoint.
+// checkRetry is retryablehttp's CheckRetry: it names the failed attempt's
+// error, records it against the endpoint, and asks the verdict whether to
+// try again on another endpoint.
 func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	c := callFrom(ctx)
 	if c == nil || err == nil {
@@ -205,27 +162,13 @@ func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err err
 		return false, nil
 	}
 	c.failure = c.attemptError(err)
-	f := c.failure
 	if ctx.Err() == nil {
-		c.note(c.ep, f)
+		c.note(c.ep, c.failure)
 	}
-	if c.req.Class == Unsafe && !isResponseError(f) && !c.neverSent(f) {
-		// Sent, or maybe sent: whatever happens next, this write must not be
-		// repeated. (The response handler sets sent for answers that imply it.)
-		c.sent = true
-	}
-	if t.closed.Load() || ctx.Err() != nil {
-		return false, nil
-	}
-	retry := false
-	switch c.req.Class {
-	case Safe:
-		retry = retryableRead(f)
-	case Unsafe:
-		retry = !c.sent && c.neverSent(f) && c.tries+1 < c.maxUnsafeTries()
-	}
+	c.last, c.judged = c.outcome(c.failure), true
+	retry, _, _ := verdict(c.req.Class, c.last)
 	if retry {
-		t.observeRetry(c, f)
+		t.observeRetry(c, c.failure)
 	}
 	return retry, nil
 }

@@ -19,6 +19,13 @@
 //     returns an *UnknownOutcomeError matching ErrUnknownOutcome.
 //   - LongPoll watches are attempted once; the watch loop retries.
 //
+// That decision is one pure function, verdict (verdict.go): each attempt's
+// error is sorted into an outcome kind once (classify.go, and the decoder
+// for answers), and the verdict on the class and the outcome says whether
+// to retry, whether a write was or may have been applied, and which error
+// the call returns. Operations above the transport only set a Class, and
+// may set Request.Check to refuse a 2xx answer they cannot use.
+//
 // Retrying is built on go-retryablehttp (CheckRetry, Backoff, PrepareRetry).
 //
 // Config.Hooks (package observe) and Config.Logger observe the transport

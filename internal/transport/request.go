@@ -46,6 +46,12 @@ type Request struct {
 	Path   string     // escaped URL path, e.g. "/keys/a/b" or "/machines"
 	Params url.Values // GET and DELETE: query string; PUT and POST: form body
 	Class  Class
+	// Check, when set, is asked whether a decoded 2xx answer (out, as
+	// given to Do) serves the operation. An error makes the call fail with
+	// a *ResponseError matching ErrMalformedResponse that wraps it; for a
+	// write it is an unknown outcome, since a 2xx means it was applied.
+	// Empty long-poll answers are not checked.
+	Check func(out any) error
 }
 
 // Response is the protocol metadata of a successful answer.
