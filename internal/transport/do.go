@@ -8,6 +8,8 @@ import (
 	"net/http/httptrace"
 	"sync/atomic"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
 	"github.com/marsevilspirit/deimos-client/observe"
 )
@@ -33,11 +35,12 @@ type call struct {
 	hedge   hedge       // the first attempt's hedge state
 	abody   attemptBody // the body of the current unhedged attempt
 	result  *Response
-	obs     *opObs          // nil unless hooks watch operations
-	failure error           // error of the current attempt, named with request and endpoint
-	errs    []EndpointError // last error of each endpoint that failed
-	last    attemptOutcome  // how the last attempt that ended came out
-	judged  bool            // last is set
+	obs     *opObs                      // nil unless hooks watch operations
+	failure error                       // error of the current attempt, named with request and endpoint
+	errs    []EndpointError             // last error of each endpoint that failed
+	last    attemptOutcome              // how the last attempt that ended came out
+	judged  bool                        // last is set
+	backoff *backoff.ExponentialBackOff // paces retries after the first; made on first use
 
 	// connected is set when the current attempt of a write got a
 	// connection (trace.GotConn); without one nothing was sent.
@@ -196,8 +199,8 @@ func (c *call) attemptError(err error) error {
 	return &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: c.ep.URL(), Err: unwrapURLError(err)}
 }
 
-// prepareRetry is retryablehttp's PrepareRetry: the next attempt goes to
-// another endpoint.
+// prepareRetry is retryablehttp's PrepareRetry: after the call's pause, the
+// next attempt goes to another endpoint.
 func (t *Transport) prepareRetry(req *http.Request) error {
 	c := callFrom(req.Context())
 	if c == nil {
@@ -205,6 +208,9 @@ func (t *Transport) prepareRetry(req *http.Request) error {
 	}
 	if t.closed.Load() {
 		return ErrClosed
+	}
+	if err := c.pause(); err != nil {
+		return err
 	}
 	c.tries++
 	c.ep = t.set.Pick(c.ep)

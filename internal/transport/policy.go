@@ -2,28 +2,29 @@ package transport
 
 import (
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 )
 
 // buildRetryClient wires the transport's policies into go-retryablehttp:
-// checkRetry decides by request class, prepareRetry moves to the next
-// endpoint, backoff spaces the attempts. Its own logger is off (nil) so it
+// checkRetry asks the verdict, prepareRetry pauses (see call.pause) and
+// moves to the next endpoint. Its own logger is off (nil) so it
 // never prints; with a Logger the request and response hooks log via slog.
 func (t *Transport) buildRetryClient() *retryablehttp.Client {
 	rc := &retryablehttp.Client{
 		HTTPClient:   t.hc,
 		Logger:       nil,
-		RetryWaitMin: 25 * time.Millisecond,
-		RetryWaitMax: time.Second,
+		RetryWaitMin: retryWaitMin,
+		RetryWaitMax: retryWaitMax,
 		// The context bounds safe retries; checkRetry bounds unsafe ones.
 		RetryMax:     math.MaxInt32,
 		CheckRetry:   t.checkRetry,
-		Backoff:      t.backoff,
+		Backoff:      noWait,
 		PrepareRetry: t.prepareRetry,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
@@ -44,20 +45,50 @@ func logURL(u *url.URL) string {
 	return clip(u.Scheme + "://" + u.Host + u.EscapedPath())
 }
 
-// backoff is retryablehttp's Backoff. The first retry goes to another
-// endpoint at once (the failed one is usually just dead); later ones back off
-// exponentially with jitter, so a cluster without quorum is not hammered.
-func (t *Transport) backoff(lo, hi time.Duration, attempt int, _ *http.Response) time.Duration {
-	if t.cfg.RetryBackoff != nil {
-		return t.cfg.RetryBackoff(attempt)
+// Bounds of the default pause between retries (see call.pause).
+const (
+	retryWaitMin = 25 * time.Millisecond
+	retryWaitMax = time.Second
+)
+
+// noWait is retryablehttp's Backoff: the pause between attempts belongs to
+// the call (prepareRetry waits it), where the call's own jittered backoff
+// and the transport's closing can end it.
+func noWait(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }
+
+// pause waits before the call's next attempt. The first retry goes to
+// another endpoint at once (the failed one is usually just dead); later ones
+// back off exponentially with jitter (internal/wait), so a cluster without
+// quorum is not hammered and clients do not retry in lockstep.
+// Config.RetryBackoff replaces the default. It returns the caller's context
+// error, or ErrClosed, if either ends the wait.
+func (c *call) pause() error {
+	d := c.retryDelay()
+	if d <= 0 {
+		return nil
 	}
-	if attempt == 0 {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-c.Done():
+		return c.Err()
+	case <-c.t.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// retryDelay is the pause before retry number c.tries (from 0).
+func (c *call) retryDelay() time.Duration {
+	if f := c.t.cfg.RetryBackoff; f != nil {
+		return f(c.tries)
+	}
+	if c.tries == 0 {
 		return 0
 	}
-	d := hi
-	if shift := attempt - 1; shift < 16 {
-		d = min(lo<<shift, hi)
+	if c.backoff == nil {
+		c.backoff = wait.NewBackoff(retryWaitMin, retryWaitMax)
 	}
-	// Equal jitter: [d/2, d].
-	return d/2 + rand.N(d/2+1)
+	return c.backoff.NextBackOff()
 }
