@@ -2,10 +2,10 @@ package endpoints
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,13 +82,13 @@ func New(urls []string, opts Options) (*Set, error) {
 	if len(urls) == 0 {
 		return nil, fmt.Errorf("%w: no endpoints given", ErrInvalidEndpoint)
 	}
-	var errs []error
+	var bad []string
 	seen := make(map[string]bool, len(urls))
 	var seeds []string
 	for _, raw := range urls {
 		u, err := Normalize(raw)
 		if err != nil {
-			errs = append(errs, err)
+			bad = append(bad, strings.TrimPrefix(err.Error(), ErrInvalidEndpoint.Error()+": "))
 			continue
 		}
 		if !seen[u] {
@@ -96,8 +96,9 @@ func New(urls []string, opts Options) (*Set, error) {
 			seeds = append(seeds, u)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if len(bad) > 0 {
+		// One error, one prefix: every bad URL is listed after it.
+		return nil, fmt.Errorf("%w: %s", ErrInvalidEndpoint, strings.Join(bad, "; "))
 	}
 	s := &Set{opts: opts, seeds: seeds}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -49,7 +49,8 @@ func (a *attemptTripper) single(c *call, req *http.Request) (*http.Response, err
 		cancel = func() { cancelCause(context.Canceled) }
 		headerTimer = time.AfterFunc(a.t.cfg.RequestTimeout, func() { cancelCause(errAttemptTimeout) })
 	} else {
-		actx, cancel = context.WithTimeoutCause(parent, a.t.cfg.RequestTimeout, errAttemptTimeout)
+		timeout, cause := c.attemptTimeout()
+		actx, cancel = context.WithTimeoutCause(parent, timeout, cause)
 	}
 	if c.req.Class == Unsafe {
 		// Whether this attempt got a connection tells a write that never
@@ -96,8 +97,11 @@ func (a *attemptTripper) attemptFailed(ep *endpoints.Endpoint, actx, parent cont
 	if parent.Err() != nil {
 		return err
 	}
-	if context.Cause(actx) == errAttemptTimeout {
+	switch cause := context.Cause(actx); cause {
+	case errAttemptTimeout:
 		err = fmt.Errorf("%w (%s)", ErrAttemptTimeout, a.t.cfg.RequestTimeout)
+	case a.t.opTimeout:
+		return cause // the call's own bound, not the endpoint's fault
 	}
 	a.t.set.Failure(ep, err, true)
 	return err

@@ -55,7 +55,7 @@ func (c *call) outcome(err error) attemptOutcome {
 	return attemptOutcome{
 		kind:     c.kindOf(err),
 		err:      err,
-		ended:    c.Err(),
+		ended:    c.ended(),
 		last:     t.closed.Load() || (c.req.Class == Unsafe && c.tries+1 >= c.maxUnsafeTries()),
 		op:       c.req.Op,
 		key:      c.req.Key,

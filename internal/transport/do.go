@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync/atomic"
+	"time"
 
 	"github.com/cenkalti/backoff/v4"
 
@@ -29,6 +30,9 @@ type call struct {
 	out   any
 	ep    *endpoints.Endpoint
 	tries int
+	// opDeadline ends the call when its context has no deadline (see
+	// bound); zero when the context or nothing bounds it.
+	opDeadline time.Time
 
 	resp    Response    // returned by Do on success
 	body    capReader   // bounds the body being decoded
@@ -77,6 +81,7 @@ func (t *Transport) Do(ctx context.Context, req *Request, out any) (*Response, e
 		return nil, &RequestError{Op: req.Op, Key: req.Key, Err: err}
 	}
 	c := &call{Context: ctx, t: t, req: req, out: out}
+	c.bound()
 	if req.Class == Unsafe {
 		c.trace.GotConn = func(httptrace.GotConnInfo) { c.connected.Store(true) }
 	}
@@ -147,7 +152,7 @@ func (c *call) finalError(err error) error {
 		}
 		o = c.outcome(&RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: c.ep.URL(), Err: err})
 	}
-	o.ended = c.Err()
+	o.ended = c.ended()
 	o.last = o.last || c.t.closed.Load()
 	o.tried = c.errs
 	_, _, verr := verdict(c.req.Class, o)
@@ -165,7 +170,7 @@ func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err err
 		return false, nil
 	}
 	c.failure = c.attemptError(err)
-	if ctx.Err() == nil {
+	if c.blames(c.failure) {
 		c.note(c.ep, c.failure)
 	}
 	c.last, c.judged = c.outcome(c.failure), true
@@ -211,6 +216,9 @@ func (t *Transport) prepareRetry(req *http.Request) error {
 	}
 	if err := c.pause(); err != nil {
 		return err
+	}
+	if err := c.ended(); err != nil {
+		return err // the operation timeout elapsed during the pause
 	}
 	c.tries++
 	c.ep = t.set.Pick(c.ep)

@@ -56,7 +56,8 @@ func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, err
 	if c.obs != nil {
 		obsA = c.obs.beginAttempt(epA, c.tries+1)
 	}
-	actx, cancelA := context.WithTimeoutCause(parent, t.cfg.RequestTimeout, errAttemptTimeout)
+	timeout, cause := c.attemptTimeout()
+	actx, cancelA := context.WithTimeoutCause(parent, timeout, cause)
 	timer := time.AfterFunc(delay, func() { a.runHedge(h, req, epA, cancelA) })
 	epA.Begin()
 	start := time.Now()
@@ -103,7 +104,7 @@ func (a *attemptTripper) hedged(c *call, req *http.Request) (*http.Response, err
 		}
 		return r.resp, nil
 	}
-	if parent.Err() == nil {
+	if c.blames(r.err) {
 		c.note(r.ep, &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: r.ep.URL(), Err: unwrapURLError(r.err)})
 	}
 	return nil, errA
@@ -205,7 +206,8 @@ func (a *attemptTripper) launchHedge(h *hedge, req *http.Request, epA *endpoints
 	// as the call returns, and cutting B then would cost its connection
 	// instead of granting it the loser's grace period. Until A wins, the
 	// caller's end is B's end too.
-	b.ctx, b.cancel = context.WithTimeoutCause(context.WithoutCancel(parent), t.cfg.RequestTimeout, errAttemptTimeout)
+	timeout, cause := b.c.attemptTimeout()
+	b.ctx, b.cancel = context.WithTimeoutCause(context.WithoutCancel(parent), timeout, cause)
 	cancelB := b.cancel
 	b.stop = context.AfterFunc(parent, func() {
 		h.mu.Lock()

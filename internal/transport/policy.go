@@ -64,6 +64,9 @@ func noWait(time.Duration, time.Duration, int, *http.Response) time.Duration { r
 // error, or ErrClosed, if either ends the wait.
 func (c *call) pause() error {
 	d := c.retryDelay()
+	if !c.opDeadline.IsZero() {
+		d = min(d, time.Until(c.opDeadline))
+	}
 	if d <= 0 {
 		return nil
 	}

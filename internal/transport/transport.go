@@ -28,10 +28,14 @@ const (
 
 // Config configures a Transport. Zero values mean defaults.
 type Config struct {
-	Endpoints        []string
-	HTTPClient       *http.Client // used as is when set (TLSConfig and DialTimeout ignored)
-	TLSConfig        *tls.Config
-	RequestTimeout   time.Duration // per attempt; default 3 s
+	Endpoints      []string
+	HTTPClient     *http.Client // used as is when set (TLSConfig and DialTimeout ignored)
+	TLSConfig      *tls.Config
+	RequestTimeout time.Duration // per attempt; default 3 s
+	// OperationTimeout bounds a whole operation (all its attempts and
+	// pauses) whose context has no deadline; long polls are exempt. 0 means
+	// 4 attempt timeouts (12 s by default); NoOperationTimeout, none.
+	OperationTimeout time.Duration
 	DialTimeout      time.Duration // default 1 s
 	RetryBackoff     func(attempt int) time.Duration
 	AutoSyncInterval time.Duration // 0: no periodic /machines refresh
@@ -79,7 +83,8 @@ type Transport struct {
 	tracesConns bool
 	polls       pollGuards // liveness of the endpoints long polls wait on
 	hedges      hedgeBudget
-	obs         *observer // nil without hooks and logger
+	opTimeout   *operationTimeout // nil: only contexts bound operations
+	obs         *observer         // nil without hooks and logger
 
 	// Counters for tests and diagnostics.
 	hedgesSent    atomic.Int64 // second attempts sent
@@ -100,8 +105,9 @@ func New(cfg Config) (*Transport, error) {
 }
 
 func newTransport(cfg Config, tune *tuning) (*Transport, error) {
-	if cfg.RequestTimeout < 0 || cfg.DialTimeout < 0 || cfg.MaxResponseBytes < 0 || cfg.AutoSyncInterval < 0 {
-		return nil, errors.New("deimos: negative timeout, interval or size in configuration")
+	if cfg.RequestTimeout < 0 || cfg.DialTimeout < 0 || cfg.MaxResponseBytes < 0 || cfg.AutoSyncInterval < 0 ||
+		(cfg.OperationTimeout < 0 && cfg.OperationTimeout != NoOperationTimeout) {
+		return nil, errors.New("negative timeout, interval or size")
 	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
@@ -116,6 +122,9 @@ func newTransport(cfg Config, tune *tuning) (*Transport, error) {
 		cfg.UserAgent = DefaultUserAgent
 	}
 	t := &Transport{cfg: cfg, userAgent: []string{cfg.UserAgent}}
+	if d := operationBound(cfg); d > 0 {
+		t.opTimeout = &operationTimeout{d: d}
+	}
 	t.hedges.credit.Store(hedgeBurst)
 	if tune != nil {
 		t.tune = *tune
@@ -133,7 +142,7 @@ func newTransport(cfg Config, tune *tuning) (*Transport, error) {
 	}
 	set, err := endpoints.New(cfg.Endpoints, epOpts)
 	if err != nil {
-		return nil, fmt.Errorf("deimos: %w", err)
+		return nil, err
 	}
 	t.set = set
 	if t.obs != nil {
