@@ -33,8 +33,10 @@ func WithEndpoints(endpoints ...string) Option {
 	return func(s *settings) { s.cfg.Endpoints = append([]string(nil), endpoints...) }
 }
 
-// WithHTTPClient sends requests through hc. WithTLSConfig and WithDialTimeout
-// are then ignored: configure hc's transport instead.
+// WithHTTPClient sends requests through hc's transport (hc itself when it
+// has a cookie jar or a timeout). Redirects are never followed.
+// WithTLSConfig and WithDialTimeout are then ignored: configure hc's
+// transport instead.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(s *settings) {
 		if hc == nil {

@@ -184,18 +184,9 @@ func (e *Endpoint) observeFailure(err error, hard bool, threshold int) (time.Dur
 	return d, true
 }
 
-// HedgeDelay returns how long a read to e may stay unanswered before a second
-// attempt goes elsewhere: the recent high percentile of e's latency, clamped
-// to [lo, hi]. Without samples it returns def (also clamped).
-func (e *Endpoint) HedgeDelay(lo, hi, def time.Duration) time.Duration {
-	e.mu.Lock()
-	d := e.lat.quantile()
-	e.mu.Unlock()
-	if d == 0 {
-		d = def
-	}
-	return min(max(d, lo), hi)
-}
+// recentHigh returns the recent high percentile of e's answer latency, 0
+// without samples. Callers hold e.mu.
+func (e *Endpoint) recentHigh() time.Duration { return e.lat.quantile() }
 
 // score is the cost of sending one more request to e: lower is better.
 // Callers hold e.mu.

@@ -139,6 +139,29 @@ func (s *Set) Pick(exclude *Endpoint) *Endpoint {
 	return best
 }
 
+// PeerLatency returns the latency within which the fastest healthy endpoint
+// other than ep recently answered (the high percentile of its recent
+// answers), 0 when none has answered yet. It tells whether ep is slow
+// relative to the rest of the cluster (hedged reads).
+func (s *Set) PeerLatency(ep *Endpoint) time.Duration {
+	var best time.Duration
+	for _, e := range *s.list.Load() {
+		if e == ep {
+			continue
+		}
+		e.mu.Lock()
+		var d time.Duration
+		if e.state == Healthy {
+			d = e.recentHigh()
+		}
+		e.mu.Unlock()
+		if d > 0 && (best == 0 || d < best) {
+			best = d
+		}
+	}
+	return best
+}
+
 // PickHealthy is Pick restricted to healthy endpoints other than exclude; it
 // returns nil when there is none. Hedged reads use it: a second attempt is
 // only worth sending to a node believed to work.

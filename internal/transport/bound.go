@@ -51,7 +51,7 @@ func (c *call) bound() {
 	if t.opTimeout == nil || c.req.Class == LongPoll {
 		return
 	}
-	if _, ok := c.Deadline(); ok {
+	if _, ok := c.ctx.Deadline(); ok {
 		return
 	}
 	c.opDeadline = time.Now().Add(t.opTimeout.d)
@@ -60,7 +60,7 @@ func (c *call) bound() {
 // ended reports why the call may not go on, if it may not: the caller's
 // context ended, or the call ran out its operation timeout.
 func (c *call) ended() error {
-	if err := c.Err(); err != nil {
+	if err := c.ctx.Err(); err != nil {
 		return err
 	}
 	if !c.opDeadline.IsZero() && !time.Now().Before(c.opDeadline) {
@@ -69,17 +69,26 @@ func (c *call) ended() error {
 	return nil
 }
 
-// attemptTimeout is how long the next attempt may take, and the cause its
-// context ends with then: the attempt timeout, or what is left of the
-// operation timeout when that is shorter.
-func (c *call) attemptTimeout() (time.Duration, error) {
-	d := c.t.cfg.RequestTimeout
+// attemptTimeout is how long the next attempt may take: the attempt
+// timeout, or what is left of the operation's bound when that is shorter
+// (opCut).
+func (c *call) attemptTimeout() (d time.Duration, opCut bool) {
+	d = c.t.cfg.RequestTimeout
 	if !c.opDeadline.IsZero() {
 		if left := time.Until(c.opDeadline); left < d {
-			return left, c.t.opTimeout
+			return left, true
 		}
 	}
-	return d, errAttemptTimeout
+	return d, false
+}
+
+// attemptCause is the cause that ends an attempt's own context when its
+// timeout passes.
+func (c *call) attemptCause(opCut bool) error {
+	if opCut {
+		return c.t.opTimeout
+	}
+	return errAttemptTimeout
 }
 
 // blames reports whether err, the error of an attempt to an endpoint, is
@@ -87,5 +96,5 @@ func (c *call) attemptTimeout() (time.Duration, error) {
 // own operation timeout cut the attempt.
 func (c *call) blames(err error) bool {
 	var ot *operationTimeout
-	return c.Err() == nil && !errors.As(err, &ot)
+	return c.ctx.Err() == nil && !errors.As(err, &ot)
 }

@@ -94,7 +94,7 @@ func (c *call) kindOf(err error) outcomeKind {
 // as far as net/http's transport reports it.
 func (c *call) neverSent(err error) bool {
 	return neverReached(err) ||
-		(c.req.Class == Unsafe && c.t.tracesConns && !c.connected.Load())
+		(c.req.Class == Unsafe && c.t.tracesConns && c.scope != nil && !c.scope.connected.Load())
 }
 
 // maxUnsafeTries bounds how often a write that never reached any server is

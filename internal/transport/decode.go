@@ -17,18 +17,7 @@ const drainMax = 4 << 10
 // non-JSON error.
 const errorHeadMax = 1 << 10
 
-// handleResponse is the retryablehttp response handler; the call travels in
-// the request's context (a static function avoids a closure per request).
-func handleResponse(resp *http.Response) error {
-	c := callFrom(resp.Request.Context())
-	if c == nil {
-		closeBody(resp.Body)
-		return nil
-	}
-	return c.handle(resp)
-}
-
-// handle decodes one answer into c.out and c.result, or returns the
+// handle decodes one answer into c.out and c.resp, or returns the
 // classified error. It always closes the body, draining a short rest first
 // so keep-alive connections are reused.
 func (c *call) handle(resp *http.Response) error {
@@ -68,7 +57,6 @@ func (c *call) handle(resp *http.Response) error {
 		return re
 	}
 	r.Empty = empty
-	c.result = r
 	return nil
 }
 

@@ -1,42 +1,41 @@
 package transport
 
 import (
-	"math"
-	"net/http"
 	"net/url"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
-
+	"github.com/marsevilspirit/deimos-client/internal/endpoints"
 	"github.com/marsevilspirit/deimos-client/internal/wait"
 )
 
-// buildRetryClient wires the transport's policies into go-retryablehttp:
-// checkRetry asks the verdict, prepareRetry pauses (see call.pause) and
-// moves to the next endpoint. Its own logger is off (nil) so it
-// never prints; with a Logger the request and response hooks log via slog.
-func (t *Transport) buildRetryClient() *retryablehttp.Client {
-	rc := &retryablehttp.Client{
-		HTTPClient:   t.hc,
-		Logger:       nil,
-		RetryWaitMin: retryWaitMin,
-		RetryWaitMax: retryWaitMax,
-		// The context bounds safe retries; checkRetry bounds unsafe ones.
-		RetryMax:     math.MaxInt32,
-		CheckRetry:   t.checkRetry,
-		Backoff:      noWait,
-		PrepareRetry: t.prepareRetry,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+// policy is how a call retries: the verdict on each attempt, the pause
+// before the next one and the endpoint it goes to. They are function
+// values, as go-retryablehttp's CheckRetry, Backoff and PrepareRetry are, so
+// behaviour changes by passing a function (Config.RetryBackoff does), not by
+// adding flags.
+//
+// The transport used to run them through go-retryablehttp. Its loop added
+// a request wrapper and, for a form body, three allocations per request, ran
+// CheckRetry twice per answer, and closed idle connections after every
+// failure, while each of its callbacks had to find the call in the request's
+// context; the request path now runs its own loop (call.run) on the same
+// policies.
+type policy struct {
+	// judge is the verdict on an attempt (see verdict).
+	judge func(Class, attemptOutcome) (retry, sent bool, err error)
+	// delay is the pause before the call's next attempt.
+	delay func(c *call) time.Duration
+	// next picks the endpoint of the next attempt, other than the last
+	// one when there is a choice.
+	next func(set *endpoints.Set, last *endpoints.Endpoint) *endpoints.Endpoint
+}
+
+func newPolicy(cfg Config) policy {
+	p := policy{judge: verdict, delay: defaultDelay, next: (*endpoints.Set).Pick}
+	if f := cfg.RetryBackoff; f != nil {
+		p.delay = func(c *call) time.Duration { return f(c.tries) }
 	}
-	if l := t.cfg.Logger; l != nil {
-		rc.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, attempt int) {
-			l.Debug("deimos request", "method", req.Method, "url", logURL(req.URL), "attempt", attempt+1)
-		}
-		rc.ResponseLogHook = func(_ retryablehttp.Logger, resp *http.Response) {
-			l.Debug("deimos response", "method", resp.Request.Method, "url", logURL(resp.Request.URL), "status", resp.StatusCode)
-		}
-	}
-	return rc
+	return p
 }
 
 // logURL is what logs show of a request URL: endpoint and path, clipped, and
@@ -51,19 +50,14 @@ const (
 	retryWaitMax = time.Second
 )
 
-// noWait is retryablehttp's Backoff: the pause between attempts belongs to
-// the call (prepareRetry waits it), where the call's own jittered backoff
-// and the transport's closing can end it.
-func noWait(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }
-
 // pause waits before the call's next attempt. The first retry goes to
 // another endpoint at once (the failed one is usually just dead); later ones
 // back off exponentially with jitter (internal/wait), so a cluster without
 // quorum is not hammered and clients do not retry in lockstep.
-// Config.RetryBackoff replaces the default. It returns the caller's context
+// Config.RetryBackoff replaces the default (policy.delay). It returns the caller's context
 // error, or ErrClosed, if either ends the wait.
 func (c *call) pause() error {
-	d := c.retryDelay()
+	d := c.t.policy.delay(c)
 	if !c.opDeadline.IsZero() {
 		d = min(d, time.Until(c.opDeadline))
 	}
@@ -75,18 +69,16 @@ func (c *call) pause() error {
 	select {
 	case <-timer.C:
 		return nil
-	case <-c.Done():
-		return c.Err()
+	case <-c.ctx.Done():
+		return c.ctx.Err()
 	case <-c.t.ctx.Done():
 		return ErrClosed
 	}
 }
 
-// retryDelay is the pause before retry number c.tries (from 0).
-func (c *call) retryDelay() time.Duration {
-	if f := c.t.cfg.RetryBackoff; f != nil {
-		return f(c.tries)
-	}
+// defaultDelay is the pause before retry number c.tries (from 0): none for
+// the first, then a jittered exponential backoff.
+func defaultDelay(c *call) time.Duration {
 	if c.tries == 0 {
 		return 0
 	}

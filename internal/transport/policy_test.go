@@ -11,11 +11,11 @@ import (
 )
 
 func TestRetryDelay_FirstRetryAtOnceThenJitteredExponential(t *testing.T) {
-	c := &call{t: &Transport{}}
-	assert.Zero(t, c.retryDelay(), "the first retry goes to another endpoint at once")
+	c := &call{t: &Transport{policy: newPolicy(Config{})}}
+	assert.Zero(t, c.t.policy.delay(c), "the first retry goes to another endpoint at once")
 	var delays []time.Duration
 	for c.tries = 1; c.tries < 40; c.tries++ {
-		d := c.retryDelay()
+		d := c.t.policy.delay(c)
 		require.GreaterOrEqual(t, d, retryWaitMin/2, "retry %d", c.tries)
 		require.LessOrEqual(t, d, retryWaitMax*3/2, "retry %d", c.tries)
 		delays = append(delays, d)
@@ -26,12 +26,12 @@ func TestRetryDelay_FirstRetryAtOnceThenJitteredExponential(t *testing.T) {
 
 func TestRetryDelay_UserBackoffReplacesTheDefault(t *testing.T) {
 	var got []int
-	c := &call{t: &Transport{cfg: Config{RetryBackoff: func(attempt int) time.Duration {
+	c := &call{t: &Transport{policy: newPolicy(Config{RetryBackoff: func(attempt int) time.Duration {
 		got = append(got, attempt)
 		return time.Duration(attempt) * time.Millisecond
-	}}}}
+	}})}}
 	for c.tries = 0; c.tries < 3; c.tries++ {
-		assert.Equal(t, time.Duration(c.tries)*time.Millisecond, c.retryDelay())
+		assert.Equal(t, time.Duration(c.tries)*time.Millisecond, c.t.policy.delay(c))
 	}
 	assert.Equal(t, []int{0, 1, 2}, got)
 }

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
-
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
 	"github.com/marsevilspirit/deimos-client/observe"
 )
@@ -75,9 +73,10 @@ type Transport struct {
 	cfg       Config
 	tune      tuning
 	set       *endpoints.Set
-	hc        *http.Client      // attempts go through attemptTripper
-	base      http.RoundTripper // the real round tripper, for CloseIdleConnections
-	rc        *retryablehttp.Client
+	rt        http.RoundTripper // what attempts are sent through
+	base      http.RoundTripper // the real round tripper: probes, CloseIdleConnections
+	policy    policy
+	calls     sync.Pool // of *call
 	userAgent []string
 	// tracesConns: the base round tripper reports GotConn (see call.neverSent).
 	tracesConns bool
@@ -150,26 +149,25 @@ func newTransport(cfg Config, tune *tuning) (*Transport, error) {
 		t.obs.membership(endpoints.Diff{Added: set.URLs()}, true)
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
-	t.base, t.hc = t.buildHTTPClient()
-	t.rc = t.buildRetryClient()
+	t.base, t.rt = t.buildRoundTripper()
+	t.policy = newPolicy(cfg)
 	if cfg.AutoSyncInterval > 0 {
 		t.goBackground(t.autoSync)
 	}
 	return t, nil
 }
 
-// buildHTTPClient wraps the configured or a fresh keep-alive transport with
-// the attempt round tripper (per-attempt timeout, hedging, health feedback).
-func (t *Transport) buildHTTPClient() (http.RoundTripper, *http.Client) {
-	var hc http.Client
-	var base http.RoundTripper
-	if t.cfg.HTTPClient != nil {
-		hc = *t.cfg.HTTPClient
-		base = hc.Transport
-		if base == nil {
-			base = http.DefaultTransport
-		}
-	} else {
+// buildRoundTripper returns the round tripper of the configured client, or
+// of a fresh keep-alive transport, and what attempts are sent through: that
+// round tripper itself, which does everything http.Client would do for
+// these requests (they are never redirected: the client builds only clean
+// paths, and following a redirect would re-send writes somewhere
+// unexpected) without copying headers for redirects on every request; or,
+// for a configured client with a cookie jar or a timeout of its own, the
+// client, with redirects off.
+func (t *Transport) buildRoundTripper() (base, rt http.RoundTripper) {
+	hc := t.cfg.HTTPClient
+	if hc == nil {
 		dialer := &net.Dialer{Timeout: t.cfg.DialTimeout, KeepAlive: 30 * time.Second}
 		tr := &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
@@ -183,21 +181,25 @@ func (t *Transport) buildHTTPClient() (http.RoundTripper, *http.Client) {
 			tr.TLSClientConfig = t.cfg.TLSConfig.Clone()
 		}
 		base = tr
+	} else if base = hc.Transport; base == nil {
+		base = http.DefaultTransport
 	}
-	if hc.CheckRedirect == nil {
-		// The server redirects only unclean paths, which this client never
-		// builds; following would re-send writes somewhere unexpected.
-		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	}
-	// attemptTripper deliberately has no CloseIdleConnections: retryablehttp
-	// calls it after every failed request, which would make a healthy
-	// workload redial after a single error.
-	hc.Transport = &attemptTripper{t: t, next: base}
 	// Only net/http's own transport is known to report GotConn; with any
 	// other round tripper a failed write is never assumed unsent.
 	_, t.tracesConns = base.(*http.Transport)
-	return base, &hc
+	if hc == nil || (hc.Jar == nil && hc.Timeout == 0) {
+		return base, base
+	}
+	c := *hc
+	c.Transport = base
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return base, clientTripper{&c}
 }
+
+// clientTripper sends attempts through a configured http.Client.
+type clientTripper struct{ hc *http.Client }
+
+func (c clientTripper) RoundTrip(req *http.Request) (*http.Response, error) { return c.hc.Do(req) }
 
 // goBackground runs f in a goroutine that Close waits for; it reports false
 // when the transport is already closed.

@@ -156,12 +156,13 @@ func TestVerdict_EveryClassAndOutcome(t *testing.T) {
 		}{{Safe, tc.safe}, {Unsafe, tc.unsafe}, {LongPoll, tc.longPoll}} {
 			t.Run(tc.name+"/"+cl.class.String(), func(t *testing.T) {
 				c := &call{
-					Context: context.Background(),
-					t:       &Transport{tracesConns: true},
-					req:     &Request{Op: "op", Key: "/a", Class: cl.class},
-					ep:      set.Pick(nil),
+					ctx:   context.Background(),
+					t:     &Transport{tracesConns: true},
+					req:   &Request{Op: "op", Key: "/a", Class: cl.class},
+					ep:    set.Pick(nil),
+					scope: &attemptScope{},
 				}
-				c.connected.Store(tc.connected)
+				c.scope.connected.Store(tc.connected)
 				attemptErr := tc.err(c)
 				o := attemptOutcome{
 					kind: c.kindOf(attemptErr), err: attemptErr,
