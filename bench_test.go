@@ -12,7 +12,8 @@ package deimos_test
 // the first side's figures (ns/op, cpu-ns/op, B/op, allocs/op) and, for each
 // other side, the first side's ratio to it: cpu/<side>, allocs/<side> and
 // B/<side> (CPU time, allocations and bytes allocated per operation, lower is
-// better) and thru/<side> (operations per second, higher is better). CPU is the process's own
+// better), p99/<side> (the 99th percentile latency, lower is better) and
+// thru/<side> (operations per second, higher is better). CPU is the process's own
 // (getrusage), so it includes the in-process server on every side.
 
 import (
@@ -22,6 +23,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"math/bits"
 	"runtime"
 	"slices"
 	"strconv"
@@ -143,6 +145,41 @@ type tally struct {
 	ops           int
 	wall, cpu     time.Duration
 	allocs, bytes uint64
+	lat           latencies
+}
+
+// latencies is a histogram of operation latencies in buckets of about 9 %
+// (eight per power of two), filled without locks or allocations.
+type latencies [64 * 8]atomic.Int64
+
+func (l *latencies) add(d time.Duration) {
+	n := uint64(max(d, 1))
+	top := bits.Len64(n) - 1
+	sub := 0
+	if top >= 3 {
+		sub = int(n>>(top-3)) & 7
+	}
+	l[top*8+sub].Add(1)
+}
+
+// quantile returns the upper bound of the bucket holding quantile q.
+func (l *latencies) quantile(q float64) time.Duration {
+	var total int64
+	for i := range l {
+		total += l[i].Load()
+	}
+	want := int64(q * float64(total))
+	var seen int64
+	for i := range l {
+		if seen += l[i].Load(); seen > want {
+			top, sub := i/8, i%8
+			if top < 3 {
+				return time.Duration(1) << (top + 1)
+			}
+			return time.Duration(8+sub+1) << (top - 3)
+		}
+	}
+	return 0
 }
 
 func (t *tally) perOp(v float64) float64 { return v / float64(t.ops) }
@@ -151,7 +188,10 @@ func (t *tally) perOp(v float64) float64 { return v / float64(t.ops) }
 // alternating rounds, and reports the first side's figures and its ratios
 // to the others.
 func compare(b *testing.B, workers int, sides ...side) {
-	round := 50 * workers
+	round := 50
+	if workers > 1 {
+		round = 10 * workers
+	}
 	for _, s := range sides { // warm the connection pools
 		run(b, s, workers, round)
 	}
@@ -174,7 +214,13 @@ func measure(b *testing.B, s side, workers, n int, t *tally) {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	cpu0, start := cpuTime(), time.Now()
-	run(b, s, workers, n)
+	timed := side{s.name, func(ctx context.Context) error {
+		start := time.Now()
+		err := s.op(ctx)
+		t.lat.add(time.Since(start))
+		return err
+	}}
+	run(b, timed, workers, n)
 	t.wall += time.Since(start)
 	t.cpu += cpuTime() - cpu0
 	runtime.ReadMemStats(&m1)
@@ -215,8 +261,11 @@ func report(b *testing.B, sides []side, tallies []tally) {
 	b.ReportMetric(ref.perOp(float64(ref.cpu)), "cpu-ns/op")
 	b.ReportMetric(ref.perOp(float64(ref.bytes)), "B/op")
 	b.ReportMetric(ref.perOp(float64(ref.allocs)), "allocs/op")
+	p99 := ref.lat.quantile(0.99)
+	b.ReportMetric(float64(p99)/float64(time.Millisecond), "p99-ms")
 	for i, s := range sides[1:] {
 		o := &tallies[i+1]
+		b.ReportMetric(ratio(float64(p99), float64(o.lat.quantile(0.99))), "p99/"+s.name)
 		b.ReportMetric(ratio(ref.perOp(float64(ref.cpu)), o.perOp(float64(o.cpu))), "cpu/"+s.name)
 		b.ReportMetric(ratio(ref.perOp(float64(ref.allocs)), o.perOp(float64(o.allocs))), "allocs/"+s.name)
 		b.ReportMetric(ratio(ref.perOp(float64(ref.bytes)), o.perOp(float64(o.bytes))), "B/"+s.name)

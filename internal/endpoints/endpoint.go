@@ -128,10 +128,15 @@ func (e *Endpoint) observeSuccess() (from State, changed bool) {
 // ObserveSlow records that a request was still unanswered after d when another
 // endpoint answered first (a lost hedge). It raises the latency score without
 // counting a failure: a slow endpoint is not a dead one.
+//
+// d is compared with the score as it stands now, faded by age: compared with
+// the stored average, a hung node whose average once rose above the hedge
+// delay would stop being marked slow, fade back into favour and be picked
+// again and again, each time costing a hedge.
 func (e *Endpoint) ObserveSlow(d time.Duration) {
 	now := time.Now()
 	e.mu.Lock()
-	if float64(d) > e.ewma {
+	if float64(d) > e.decayed(now) {
 		e.sample(d, now)
 	}
 	e.mu.Unlock()

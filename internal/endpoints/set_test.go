@@ -347,3 +347,24 @@ func TestSet_ConcurrentUse(t *testing.T) {
 		assert.Zero(t, st.InFlight)
 	}
 }
+
+// A cut attempt marks its endpoint slow against its score as it stands now:
+// an endpoint whose average once rose high and then faded is marked slow
+// again, not left to fade back into favour (a hung node picked again and
+// again).
+func TestObserveSlow_ComparesWithTheFadedScore(t *testing.T) {
+	s, err := New([]string{"http://a:1", "http://b:1"}, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	list := *s.list.Load()
+	hung, fast := list[0], list[1]
+	fast.ObserveLatency(100 * time.Microsecond)
+	hung.mu.Lock()
+	hung.ewma = float64(20 * time.Millisecond) // long ago
+	hung.lastObs = time.Now().Add(-5 * decayTau)
+	hung.mu.Unlock()
+	hung.ObserveSlow(15 * time.Millisecond)
+	for range 100 {
+		require.Same(t, fast, s.Pick(nil), "the hung endpoint is avoided")
+	}
+}
