@@ -57,7 +57,10 @@ func NewClient(endpoints []string) *Client {
 
 // Connect builds a client, returns the configuration error if there is one,
 // and refreshes the member list from the cluster, so a nil error means the
-// cluster answered.
+// cluster answered. Like every operation it is bounded: by ctx's deadline,
+// or, when ctx has none, by WithOperationTimeout (12 s by default). A
+// cluster that does not answer in time gives an error matching
+// ErrClusterUnavailable that names each endpoint and its last error.
 func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 	c := New(opts...)
 	if c.err != nil {

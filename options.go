@@ -33,8 +33,10 @@ func WithEndpoints(endpoints ...string) Option {
 	return func(s *settings) { s.cfg.Endpoints = append([]string(nil), endpoints...) }
 }
 
-// WithHTTPClient sends requests through hc. WithTLSConfig and WithDialTimeout
-// are then ignored: configure hc's transport instead.
+// WithHTTPClient sends requests through hc's transport (hc itself when it
+// has a cookie jar or a timeout). Redirects are never followed.
+// WithTLSConfig and WithDialTimeout are then ignored: configure hc's
+// transport instead.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(s *settings) {
 		if hc == nil {
@@ -51,9 +53,10 @@ func WithTLSConfig(cfg *tls.Config) Option {
 	return func(s *settings) { s.cfg.TLSConfig = cfg }
 }
 
-// WithRequestTimeout bounds each attempt (not the whole call, which the
-// context bounds). The default, 3 s, is well under the server's own 10 s
-// timeout, so a node without quorum is left for another in time.
+// WithRequestTimeout bounds each attempt (not the whole call: the context
+// bounds that, or WithOperationTimeout when it has no deadline). The
+// default, 3 s, is well under the server's own 10 s timeout, so a node
+// without quorum is left for another in time.
 func WithRequestTimeout(d time.Duration) Option {
 	return func(s *settings) {
 		if d <= 0 {
@@ -61,6 +64,28 @@ func WithRequestTimeout(d time.Duration) Option {
 			return
 		}
 		s.cfg.RequestTimeout = d
+	}
+}
+
+// WithOperationTimeout bounds every operation whose context has no
+// deadline, all its attempts and pauses included; Connect too. When it
+// runs out, a read returns a *ClusterError naming each endpoint that failed
+// and why, a write whose outcome is unknown an *UnknownOutcomeError; both
+// also match context.DeadlineExceeded. The default is four request
+// timeouts (12 s). A context deadline, longer or shorter, replaces it.
+// Watches are exempt: they wait for events by design, and each poll's node
+// is probed while they do. WithOperationTimeout(0) takes the bound away, so
+// that an operation with such a context waits until the cluster answers.
+func WithOperationTimeout(d time.Duration) Option {
+	return func(s *settings) {
+		switch {
+		case d < 0:
+			s.fail("operation timeout %v must not be negative", d)
+		case d == 0:
+			s.cfg.OperationTimeout = transport.NoOperationTimeout
+		default:
+			s.cfg.OperationTimeout = d
+		}
 	}
 }
 

@@ -128,10 +128,15 @@ func (e *Endpoint) observeSuccess() (from State, changed bool) {
 // ObserveSlow records that a request was still unanswered after d when another
 // endpoint answered first (a lost hedge). It raises the latency score without
 // counting a failure: a slow endpoint is not a dead one.
+//
+// d is compared with the score as it stands now, faded by age: compared with
+// the stored average, a hung node whose average once rose above the hedge
+// delay would stop being marked slow, fade back into favour and be picked
+// again and again, each time costing a hedge.
 func (e *Endpoint) ObserveSlow(d time.Duration) {
 	now := time.Now()
 	e.mu.Lock()
-	if float64(d) > e.ewma {
+	if float64(d) > e.decayed(now) {
 		e.sample(d, now)
 	}
 	e.mu.Unlock()
@@ -184,18 +189,9 @@ func (e *Endpoint) observeFailure(err error, hard bool, threshold int) (time.Dur
 	return d, true
 }
 
-// HedgeDelay returns how long a read to e may stay unanswered before a second
-// attempt goes elsewhere: the recent high percentile of e's latency, clamped
-// to [lo, hi]. Without samples it returns def (also clamped).
-func (e *Endpoint) HedgeDelay(lo, hi, def time.Duration) time.Duration {
-	e.mu.Lock()
-	d := e.lat.quantile()
-	e.mu.Unlock()
-	if d == 0 {
-		d = def
-	}
-	return min(max(d, lo), hi)
-}
+// recentHigh returns the recent high percentile of e's answer latency, 0
+// without samples. Callers hold e.mu.
+func (e *Endpoint) recentHigh() time.Duration { return e.lat.quantile() }
 
 // score is the cost of sending one more request to e: lower is better.
 // Callers hold e.mu.

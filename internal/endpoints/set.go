@@ -2,10 +2,10 @@ package endpoints
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,13 +82,13 @@ func New(urls []string, opts Options) (*Set, error) {
 	if len(urls) == 0 {
 		return nil, fmt.Errorf("%w: no endpoints given", ErrInvalidEndpoint)
 	}
-	var errs []error
+	var bad []string
 	seen := make(map[string]bool, len(urls))
 	var seeds []string
 	for _, raw := range urls {
 		u, err := Normalize(raw)
 		if err != nil {
-			errs = append(errs, err)
+			bad = append(bad, strings.TrimPrefix(err.Error(), ErrInvalidEndpoint.Error()+": "))
 			continue
 		}
 		if !seen[u] {
@@ -96,8 +96,9 @@ func New(urls []string, opts Options) (*Set, error) {
 			seeds = append(seeds, u)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if len(bad) > 0 {
+		// One error, one prefix: every bad URL is listed after it.
+		return nil, fmt.Errorf("%w: %s", ErrInvalidEndpoint, strings.Join(bad, "; "))
 	}
 	s := &Set{opts: opts, seeds: seeds}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -133,6 +134,29 @@ func (s *Set) Pick(exclude *Endpoint) *Endpoint {
 		e.mu.Unlock()
 		if best == nil || until.Before(bestUntil) {
 			best, bestUntil = e, until
+		}
+	}
+	return best
+}
+
+// PeerLatency returns the latency within which the fastest healthy endpoint
+// other than ep recently answered (the high percentile of its recent
+// answers), 0 when none has answered yet. It tells whether ep is slow
+// relative to the rest of the cluster (hedged reads).
+func (s *Set) PeerLatency(ep *Endpoint) time.Duration {
+	var best time.Duration
+	for _, e := range *s.list.Load() {
+		if e == ep {
+			continue
+		}
+		e.mu.Lock()
+		var d time.Duration
+		if e.state == Healthy {
+			d = e.recentHigh()
+		}
+		e.mu.Unlock()
+		if d > 0 && (best == 0 || d < best) {
+			best = d
 		}
 	}
 	return best

@@ -283,25 +283,31 @@ func TestCooldown_ProbeBeforeTrust(t *testing.T) {
 		"a probed endpoint takes traffic again")
 }
 
-func TestHedgeDelay_IsAClampedHighPercentile(t *testing.T) {
-	s, err := New([]string{"http://a:1"}, Options{})
+func TestPeerLatency_IsTheFastestOtherHealthyEndpointsHighPercentile(t *testing.T) {
+	s, err := New([]string{"http://a:1", "http://b:1", "http://c:1"}, Options{})
 	require.NoError(t, err)
 	defer s.Close()
-	e := s.Pick(nil)
-	assert.Equal(t, 50*time.Millisecond, e.HedgeDelay(10*time.Millisecond, time.Second, 50*time.Millisecond))
+	list := *s.list.Load()
+	a, b, c := list[0], list[1], list[2]
+	assert.Zero(t, s.PeerLatency(a), "no samples yet")
 	for i := 0; i < 95; i++ {
-		e.ObserveLatency(time.Millisecond)
+		b.ObserveLatency(time.Millisecond)
+		c.ObserveLatency(2 * time.Millisecond)
+		a.ObserveLatency(time.Microsecond)
 	}
 	for i := 0; i < 5; i++ {
-		e.ObserveLatency(300 * time.Millisecond)
+		b.ObserveLatency(300 * time.Millisecond)
 	}
-	// The window holds the last 64 samples: 59 fast ones, 5 slow; p95 is slow.
-	assert.Equal(t, 300*time.Millisecond, e.HedgeDelay(10*time.Millisecond, time.Second, 0))
-	assert.Equal(t, 200*time.Millisecond, e.HedgeDelay(10*time.Millisecond, 200*time.Millisecond, 0))
+	// b's window holds its last 64 samples: 59 fast ones, 5 slow; its p95 is
+	// slow, so c is the faster peer. a's own latency does not count.
+	assert.Equal(t, 2*time.Millisecond, s.PeerLatency(a))
+	assert.Equal(t, time.Microsecond, s.PeerLatency(b))
+	s.Failure(c, errors.New("down"), true)
+	assert.Equal(t, 300*time.Millisecond, s.PeerLatency(a), "only healthy peers count")
 	for i := 0; i < 64; i++ {
-		e.ObserveLatency(time.Millisecond)
+		b.ObserveLatency(time.Millisecond)
 	}
-	assert.Equal(t, 10*time.Millisecond, e.HedgeDelay(10*time.Millisecond, time.Second, 0), "floor")
+	assert.Equal(t, time.Millisecond, s.PeerLatency(a), "the window moves on")
 }
 
 func TestSet_ConcurrentUse(t *testing.T) {
@@ -339,5 +345,26 @@ func TestSet_ConcurrentUse(t *testing.T) {
 	s.Close()
 	for _, st := range s.Snapshot() {
 		assert.Zero(t, st.InFlight)
+	}
+}
+
+// A cut attempt marks its endpoint slow against its score as it stands now:
+// an endpoint whose average once rose high and then faded is marked slow
+// again, not left to fade back into favour (a hung node picked again and
+// again).
+func TestObserveSlow_ComparesWithTheFadedScore(t *testing.T) {
+	s, err := New([]string{"http://a:1", "http://b:1"}, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	list := *s.list.Load()
+	hung, fast := list[0], list[1]
+	fast.ObserveLatency(100 * time.Microsecond)
+	hung.mu.Lock()
+	hung.ewma = float64(20 * time.Millisecond) // long ago
+	hung.lastObs = time.Now().Add(-5 * decayTau)
+	hung.mu.Unlock()
+	hung.ObserveSlow(15 * time.Millisecond)
+	for range 100 {
+		require.Same(t, fast, s.Pick(nil), "the hung endpoint is avoided")
 	}
 }

@@ -5,84 +5,74 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptrace"
 	"sync/atomic"
 	"time"
 
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
 )
 
-// attemptTripper sits between retryablehttp and the real round tripper. Each
-// RoundTrip is one attempt of a call: it gets its own timeout, it is hedged
-// when the call is a safe read, and its latency and failure feed the
-// endpoint's health score.
-type attemptTripper struct {
-	t    *Transport
-	next http.RoundTripper
-}
+// Each attempt of a call goes through send: it gets its own timeout, it is
+// hedged when the call is a safe read, and its latency and failure feed the
+// endpoint's health score. The answer's body ends the attempt when it is
+// closed, so the attempt timeout also bounds reading the body.
 
 // errAttemptTimeout is the cancellation cause of an attempt's own deadline.
 var errAttemptTimeout = ErrAttemptTimeout
 
-func (a *attemptTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	c := callFrom(req.Context())
-	if c == nil {
-		return a.next.RoundTrip(req)
+// send makes one attempt of c to c.ep.
+func (c *call) send() (*http.Response, error) {
+	t := c.t
+	switch {
+	case c.req.Class == LongPoll:
+		return c.sendLongPoll()
+	case c.req.Class == Safe && !t.cfg.DisableHedging && t.set.Len() > 1:
+		return c.sendHedged()
 	}
-	if c.req.Class == Safe && !a.t.cfg.DisableHedging && a.t.set.Len() > 1 {
-		return a.hedged(c, req)
-	}
-	return a.single(c, req)
+	return c.sendOnce()
 }
 
-// single sends one attempt to c.ep.
-func (a *attemptTripper) single(c *call, req *http.Request) (*http.Response, error) {
+// attemptScope returns the scope for the next attempt, replacing a spent
+// one.
+func (c *call) attemptScope() *attemptScope {
+	if c.scope == nil || c.spent {
+		if c.scope != nil {
+			c.scope.release()
+		}
+		c.scope, c.spent = c.t.newScope(c.ctx), false
+	}
+	return c.scope
+}
+
+// sendOnce sends an unhedged attempt.
+func (c *call) sendOnce() (*http.Response, error) {
 	ep := c.ep
-	parent := req.Context()
-	var actx context.Context
-	var cancel context.CancelFunc
-	var headerTimer *time.Timer
-	var cancelCause context.CancelCauseFunc
-	if c.req.Class == LongPoll {
-		// Only the wait for the headers is bounded; the event may take minutes.
-		actx, cancelCause = context.WithCancelCause(parent)
-		cancel = func() { cancelCause(context.Canceled) }
-		headerTimer = time.AfterFunc(a.t.cfg.RequestTimeout, func() { cancelCause(errAttemptTimeout) })
-	} else {
-		actx, cancel = context.WithTimeoutCause(parent, a.t.cfg.RequestTimeout, errAttemptTimeout)
+	s := c.attemptScope()
+	hreq, err := c.newHTTPRequest(s.requestContext(c.req.Class == Unsafe), ep)
+	if err != nil {
+		return nil, err
 	}
-	if c.req.Class == Unsafe {
-		// Whether this attempt got a connection tells a write that never
-		// left (a dial or handshake cut by the attempt timeout) from one
-		// that may have reached the server.
-		c.connected.Store(false)
-		actx = httptrace.WithClientTrace(actx, &c.trace)
-	}
+	c.logRequest(hreq, c.tries+1)
 	var obs *attemptObs
 	if c.obs != nil {
 		obs = c.obs.beginAttempt(ep, c.tries+1)
 	}
 	ep.Begin()
+	d, opCut := c.attemptTimeout()
+	s.arm(d, opCut)
 	start := time.Now()
-	resp, err := a.next.RoundTrip(req.WithContext(actx))
+	resp, err := c.t.rt.RoundTrip(hreq)
 	elapsed := time.Since(start)
-	if headerTimer != nil {
-		headerTimer.Stop()
-	}
 	if err != nil {
-		err = a.attemptFailed(ep, actx, parent, err)
-		cancel()
+		c.spent = !s.disarm()
+		err = c.attemptFailed(ep, s.cause(), err)
 		ep.End()
 		return nil, err
 	}
-	if c.req.Class == LongPoll {
-		a.t.guardLongPoll(actx, cancelCause, ep)
-	} else {
-		ep.ObserveLatency(elapsed)
-	}
+	ep.ObserveLatency(elapsed)
+	c.logResponse(hreq, resp)
 	// Attempts of an unhedged call are sequential and each body is closed
-	// before the next attempt, so the call's own attemptBody can be reused.
-	c.abody = attemptBody{ReadCloser: resp.Body, cancel: cancel, ep: ep}
+	// before the next attempt, so the call's own attemptBody is reused.
+	c.abody = attemptBody{ReadCloser: resp.Body, call: c, ep: ep}
 	resp.Body = &c.abody
 	if obs != nil {
 		obs.answered(resp)
@@ -90,24 +80,64 @@ func (a *attemptTripper) single(c *call, req *http.Request) (*http.Response, err
 	return resp, nil
 }
 
+// sendLongPoll sends a watch: only the wait for the headers is bounded, the
+// event may take minutes; meanwhile the endpoint's liveness is probed.
+func (c *call) sendLongPoll() (*http.Response, error) {
+	t, ep := c.t, c.ep
+	actx, cut := context.WithCancelCause(c.ctx)
+	hreq, err := c.newHTTPRequest(actx, ep)
+	if err != nil {
+		cut(context.Canceled)
+		return nil, err
+	}
+	c.logRequest(hreq, c.tries+1)
+	var obs *attemptObs
+	if c.obs != nil {
+		obs = c.obs.beginAttempt(ep, c.tries+1)
+	}
+	ep.Begin()
+	headers := time.AfterFunc(t.cfg.RequestTimeout, func() { cut(errAttemptTimeout) })
+	resp, err := t.rt.RoundTrip(hreq)
+	headers.Stop()
+	if err != nil {
+		err = c.attemptFailed(ep, context.Cause(actx), err)
+		cut(context.Canceled)
+		ep.End()
+		return nil, err
+	}
+	c.logResponse(hreq, resp)
+	t.guardLongPoll(actx, cut, ep)
+	resp.Body = &attemptBody{ReadCloser: resp.Body, cancel: func() { cut(context.Canceled) }, ep: ep}
+	if obs != nil {
+		obs.answered(resp)
+	}
+	return resp, nil
+}
+
 // attemptFailed names the error of an attempt that got no response and
-// records it against ep, unless the caller's context ended (not ep's fault).
-func (a *attemptTripper) attemptFailed(ep *endpoints.Endpoint, actx, parent context.Context, err error) error {
-	if parent.Err() != nil {
+// records it against ep, given why the attempt's context ended (nil if it
+// did not), unless that was not ep's fault: the caller's context ended, or
+// the operation's bound cut the attempt.
+func (c *call) attemptFailed(ep *endpoints.Endpoint, cause, err error) error {
+	if c.ctx.Err() != nil {
 		return err
 	}
-	if context.Cause(actx) == errAttemptTimeout {
-		err = fmt.Errorf("%w (%s)", ErrAttemptTimeout, a.t.cfg.RequestTimeout)
+	switch {
+	case cause == errAttemptTimeout:
+		err = fmt.Errorf("%w (%s)", ErrAttemptTimeout, c.t.cfg.RequestTimeout)
+	case cause != nil && cause == error(c.t.opTimeout):
+		return cause
 	}
-	a.t.set.Failure(ep, err, true)
+	c.t.set.Failure(ep, err, true)
 	return err
 }
 
-// attemptBody ends the attempt (its context and its in-flight mark) when the
-// body is closed, so the attempt timeout also bounds reading the body.
+// attemptBody ends the attempt (its timer or context, and its in-flight
+// mark) when the body is closed.
 type attemptBody struct {
 	io.ReadCloser
-	cancel context.CancelFunc
+	call   *call              // an unhedged attempt's call: stops the scope's timer
+	cancel context.CancelFunc // or the attempt's own context
 	ep     *endpoints.Endpoint
 	ended  atomic.Bool
 }
@@ -115,8 +145,20 @@ type attemptBody struct {
 func (b *attemptBody) Close() error {
 	err := b.ReadCloser.Close()
 	if !b.ended.Swap(true) {
-		b.cancel()
+		if c := b.call; c != nil && !c.scope.disarm() {
+			c.spent = true // the timeout cut the body
+		}
+		if b.cancel != nil {
+			b.cancel()
+		}
 		b.ep.End()
 	}
 	return err
+}
+
+// logResponse logs, at debug level, an answer's status.
+func (c *call) logResponse(hreq *http.Request, resp *http.Response) {
+	if l := c.t.cfg.Logger; l != nil {
+		l.Debug("deimos response", "method", hreq.Method, "url", logURL(hreq.URL), "status", resp.StatusCode)
+	}
 }

@@ -48,27 +48,58 @@ func neverReached(err error) bool {
 		strings.Contains(msg, "server closed idle connection")
 }
 
-// retryableRead reports whether a safe request may be tried on another
-// endpoint after err: transport failures, plain 5xx answers and broken
-// bodies are, while server JSON errors and answers every node would give
-// alike (404 page, 405, too large) are not.
-func retryableRead(err error) bool {
+// outcome classifies the error of the attempt c just made to c.ep (nil: a
+// usable answer) and gathers what the verdict needs besides.
+func (c *call) outcome(err error) attemptOutcome {
+	t := c.t
+	return attemptOutcome{
+		kind:     c.kindOf(err),
+		err:      err,
+		ended:    c.ended(),
+		last:     t.closed.Load() || (c.req.Class == Unsafe && c.tries+1 >= c.maxUnsafeTries()),
+		op:       c.req.Op,
+		key:      c.req.Key,
+		endpoint: c.ep.URL(),
+		tried:    c.errs,
+	}
+}
+
+// kindOf sorts an attempt's error: the server's JSON error, the closing
+// transport, an answer the decoder classified, and otherwise a failed
+// exchange, which never reached a server or may have.
+func (c *call) kindOf(err error) outcomeKind {
+	if err == nil {
+		return answered
+	}
 	var se *Error
 	if errors.As(err, &se) {
-		return false
+		return refused
+	}
+	if errors.Is(err, ErrClosed) {
+		return closed
 	}
 	var re *ResponseError
 	if errors.As(err, &re) {
-		return re.retry
+		return re.kind
 	}
-	return !errors.Is(err, ErrClosed)
+	if c.neverSent(err) {
+		return notSent
+	}
+	return lost
 }
 
-func isResponseError(err error) bool {
-	var re *ResponseError
-	var se *Error
-	return errors.As(err, &re) || errors.As(err, &se)
+// neverSent reports whether a failed exchange provably did not reach a
+// server: its error says so, or the attempt of a write never got a
+// connection (a dial or TLS handshake that the attempt timeout cut short),
+// as far as net/http's transport reports it.
+func (c *call) neverSent(err error) bool {
+	return neverReached(err) ||
+		(c.req.Class == Unsafe && c.t.tracesConns && c.scope != nil && !c.scope.connected.Load())
 }
+
+// maxUnsafeTries bounds how often a write that never reached any server is
+// re-sent before giving up (it is known not to be applied then).
+func (c *call) maxUnsafeTries() int { return max(3, 2*c.t.set.Len()) }
 
 // unwrapURLError drops net/http's *url.Error wrapper, whose message repeats
 // the whole URL; our errors name the endpoint and key themselves.

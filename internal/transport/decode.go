@@ -17,56 +17,56 @@ const drainMax = 4 << 10
 // non-JSON error.
 const errorHeadMax = 1 << 10
 
-// handleResponse is the retryablehttp response handler; the call travels in
-// the request's context (a static function avoids a closure per request).
-func handleResponse(resp *http.Response) error {
-	c := callFrom(resp.Request.Context())
-	if c == nil {
-		closeBody(resp.Body)
-		return nil
-	}
-	return c.handle(resp)
-}
-
-// handle decodes one answer into
-// c.out and c.result, or returns the classified error. It always closes the
-// body, draining a short rest first so keep-alive connections are reused.
+// handle decodes one answer into c.out and c.resp, or returns the
+// classified error. It always closes the body, draining a short rest first
+// so keep-alive connections are reused.
 func (c *call) handle(resp *http.Response) error {
 	defer closeBody(resp.Body)
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		err := c.decodeError(resp)
+		c.failure = err
+		return err
+	}
 	ep := c.ep
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if c.req.Class == Unsafe {
-			c.sent = true // applied, whatever happens to the body
+	r := &c.resp
+	*r = Response{
+		StatusCode: resp.StatusCode,
+		Index:      headerUint(resp.Header, "X-Deimos-Index"),
+		RaftIndex:  headerUint(resp.Header, "X-Raft-Index"),
+		RaftTerm:   headerUint(resp.Header, "X-Raft-Term"),
+		Endpoint:   ep.URL(),
+	}
+	c.body = capReader{r: resp.Body, left: c.t.cfg.MaxResponseBytes}
+	empty, err := decodeBody(&c.body, c.out)
+	if err == nil && empty && c.out != nil && c.req.Class != LongPoll && !isRaw(c.out) {
+		err = errEmptyBody
+	}
+	if err != nil {
+		re := c.responseError(resp.StatusCode, err, "")
+		if re.kind.retryableRead() {
+			c.t.set.Failure(ep, re, false)
 		}
-		r := &c.resp
-		*r = Response{
-			StatusCode: resp.StatusCode,
-			Index:      headerUint(resp.Header, "X-Deimos-Index"),
-			RaftIndex:  headerUint(resp.Header, "X-Raft-Index"),
-			RaftTerm:   headerUint(resp.Header, "X-Raft-Term"),
-			Endpoint:   ep.URL(),
-		}
-		c.body = capReader{r: resp.Body, left: c.t.cfg.MaxResponseBytes}
-		empty, err := decodeBody(&c.body, c.out)
-		if err == nil && empty && c.out != nil && c.req.Class != LongPoll && !isRaw(c.out) {
-			err = errEmptyBody
-		}
-		if err != nil {
-			re := c.responseError(resp.StatusCode, err, "")
-			if re.retry {
-				c.t.set.Failure(ep, re, false)
-			}
-			c.failure = re
-			return re
-		}
-		r.Empty = empty
-		c.result = r
-		c.t.set.Success(ep)
+		c.failure = re
+		return re
+	}
+	c.t.set.Success(ep)
+	if err := c.check(empty); err != nil {
+		re := c.responseError(resp.StatusCode, err, "")
+		re.kind = unusable
+		c.failure = re
+		return re
+	}
+	r.Empty = empty
+	return nil
+}
+
+// check asks the request whether the decoded answer serves it (an empty
+// long-poll answer always does: the server ended the poll).
+func (c *call) check(empty bool) error {
+	if c.req.Check == nil || empty {
 		return nil
 	}
-	err := c.decodeError(resp)
-	c.failure = err
-	return err
+	return c.req.Check(c.out)
 }
 
 var errEmptyBody = errors.New("empty body")
@@ -146,31 +146,19 @@ func (c *call) decodeError(resp *http.Response) error {
 	if readErr == nil && decErr != nil && !errors.Is(decErr, io.EOF) && !isSyntaxError(decErr) {
 		readErr = decErr
 	}
-	buf := head.buf
-	if readErr != nil {
-		// The connection broke while reading the error, even if part of it
-		// arrived: a failed exchange, which another endpoint may answer.
-		re := c.responseError(resp.StatusCode, readErr, string(buf))
-		re.retry = true
-		if c.req.Class == Unsafe && resp.StatusCode >= 500 {
-			c.sent = true
-		}
-		c.t.set.Failure(ep, re, false)
-		return re
-	}
-	re := c.responseError(resp.StatusCode, nil, string(buf))
-	if resp.StatusCode >= 500 {
-		re.Kind = ErrServerUnavailable
-		re.retry = true
-		if c.req.Class == Unsafe {
-			c.sent = true // a timed-out write may still be applied (§13.4)
-		}
+	re := c.responseError(resp.StatusCode, readErr, string(head.buf))
+	if re.kind.retryableRead() {
 		c.t.set.Failure(ep, re, false)
 	}
 	return re
 }
 
-// responseError builds a ResponseError; kind follows from err.
+// responseError builds a ResponseError for an answer with status whose
+// body failed with err (nil: it was read whole, and is no JSON error). Its
+// kind follows: a body over the limit; a body cut or malformed after a 2xx
+// or 5xx status (the write behind it was or may have been applied) or after
+// another status (refused, but the error is lost); a whole plain 5xx page
+// (§13.3); any other whole non-JSON page, which every node would send alike.
 func (c *call) responseError(status int, err error, body string) *ResponseError {
 	re := &ResponseError{
 		Op: c.req.Op, Key: c.req.Key, Endpoint: c.ep.URL(),
@@ -179,13 +167,18 @@ func (c *call) responseError(status int, err error, body string) *ResponseError 
 		Kind:       ErrMalformedResponse,
 		Err:        err,
 	}
-	if errors.Is(err, ErrResponseTooLarge) {
-		re.Kind, re.Err = ErrResponseTooLarge, nil
-		return re
+	switch {
+	case errors.Is(err, ErrResponseTooLarge):
+		re.Kind, re.Err, re.kind = ErrResponseTooLarge, nil, tooLarge
+	case err != nil && (status < 300 || status >= 500):
+		re.kind = broken
+	case err != nil:
+		re.kind = brokenRefusal
+	case status >= 500:
+		re.Kind, re.kind = ErrServerUnavailable, unavailable
+	default:
+		re.kind = rejected
 	}
-	// Broken or truncated bodies may come from one sick node: another
-	// endpoint may answer properly.
-	re.retry = err != nil
 	return re
 }
 

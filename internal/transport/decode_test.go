@@ -287,7 +287,6 @@ func TestDo_LogsThroughSlogOnly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, buf.String(), "deimos request")
 	assert.Contains(t, buf.String(), "status=200")
-	assert.Nil(t, tr.rc.Logger, "retryablehttp's own logger stays off")
 }
 
 type safeBuffer struct {

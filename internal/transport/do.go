@@ -4,59 +4,47 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptrace"
-	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
 	"github.com/marsevilspirit/deimos-client/observe"
 )
 
-// call is the state of one Do across its attempts. Only the goroutine running
-// Do touches it (hedge goroutines report through their own state).
+// call is the state of one Do across its attempts. It belongs to the
+// goroutine running Do; a hedge's goroutine shares only its hedge state,
+// under hedge.mu (hedge.go).
 //
-// A call is also the context of its HTTP requests: it wraps the caller's
-// context and answers Value(callKey{}) with itself, which is how
-// retryablehttp's policies and the round tripper find it without another
-// allocation per request.
+// Calls are pooled: the steady state of a request allocates nothing here.
+// A call goes back to the pool only when nothing can touch it any more (see
+// recycle): a call that sent a hedge, or whose attempt timer fired, is left
+// to the garbage collector.
 type call struct {
-	context.Context // the caller's
-
 	t     *Transport
+	ctx   context.Context // the caller's
 	req   *Request
 	out   any
+	form  string // the encoded parameters: PUT and POST body
+	query string // the encoded parameters: GET and DELETE query
 	ep    *endpoints.Endpoint
 	tries int
+	// opDeadline ends the call when its context has no deadline (see
+	// bound); zero when the context or nothing bounds it.
+	opDeadline time.Time
 
-	resp    Response    // returned by Do on success
-	body    capReader   // bounds the body being decoded
-	hedge   hedge       // the first attempt's hedge state
-	abody   attemptBody // the body of the current unhedged attempt
-	result  *Response
-	obs     *opObs          // nil unless hooks watch operations
-	failure error           // error of the last attempt, already classified
-	errs    []EndpointError // last error of each endpoint that failed
-	sent    bool            // a write may have reached a server
-
-	// connected is set when the current attempt of a write got a
-	// connection (trace.GotConn); without one nothing was sent.
-	connected atomic.Bool
-	trace     httptrace.ClientTrace
-}
-
-type callKey struct{}
-
-// Value returns the call itself for callKey{}.
-func (c *call) Value(key any) any {
-	if _, ok := key.(callKey); ok {
-		return c
-	}
-	return c.Context.Value(key)
-}
-
-func callFrom(ctx context.Context) *call {
-	c, _ := ctx.Value(callKey{}).(*call)
-	return c
+	scope   *attemptScope // the context attempts run in (scope.go); nil until the first
+	spent   bool          // scope ended (its timer fired, or a hedge cut it): not reusable
+	dirty   bool          // a goroutine other than Do's may still touch the call
+	hedge   hedge         // the hedge state of the first hedged attempt (hedge.go)
+	abody   attemptBody   // the body of the current unhedged attempt
+	body    capReader     // bounds the body being decoded
+	resp    Response      // filled by handle on success
+	obs     *opObs        // nil unless hooks watch operations
+	failure error         // error of the current attempt, named with request and endpoint
+	errs    []EndpointError
+	last    attemptOutcome              // how the last attempt came out
+	backoff *backoff.ExponentialBackOff // paces retries after the first; made on first use
 }
 
 // Do sends req and, on a 2xx answer with a body, decodes the first JSON value
@@ -72,36 +60,10 @@ func (t *Transport) Do(ctx context.Context, req *Request, out any) (*Response, e
 	if err := ctx.Err(); err != nil {
 		return nil, &RequestError{Op: req.Op, Key: req.Key, Err: err}
 	}
-	c := &call{Context: ctx, t: t, req: req, out: out}
-	if req.Class == Unsafe {
-		c.trace.GotConn = func(httptrace.GotConnInfo) { c.connected.Store(true) }
-	}
-	c.ep = t.set.Pick(nil)
-	hreq, err := t.newHTTPRequest(c, c.ep.URL())
-	if err != nil {
-		return nil, &RequestError{Op: req.Op, Key: req.Key, Endpoint: c.ep.URL(), Err: err}
-	}
-	hreq.SetResponseHandler(handleResponse)
-	if t.obs != nil && t.obs.ops {
-		c.obs = t.obs.startOp(ctx, req, hreq.ContentLength)
-	}
-	resp, err := t.rc.Do(hreq)
-	if err == nil {
-		// c.handle decoded and closed the body.
-		_ = resp
-		if c.obs != nil {
-			c.obs.finish(c, nil)
-		}
-		return c.result, nil
-	}
-	if resp != nil {
-		resp.Body.Close()
-	}
-	err = c.finalError(err)
-	if c.obs != nil {
-		c.obs.finish(c, err)
-	}
-	return nil, err
+	c := t.newCall(ctx, req, out)
+	resp, err := c.run()
+	t.recycle(c)
+	return resp, err
 }
 
 func (t *Transport) check(req *Request) error {
@@ -120,6 +82,94 @@ func (t *Transport) check(req *Request) error {
 	return nil
 }
 
+// run makes attempts until the verdict ends the call.
+func (c *call) run() (*Response, error) {
+	t := c.t
+	c.ep = t.set.Pick(nil)
+	if t.obs != nil && t.obs.ops {
+		c.obs = t.obs.startOp(c.ctx, c.req, int64(len(c.form)))
+	}
+	for {
+		err := c.attempt()
+		if err == nil {
+			resp := new(Response)
+			*resp = c.resp
+			c.finish(nil)
+			return resp, nil
+		}
+		retry, err := c.judge(err)
+		if !retry {
+			c.finish(err)
+			return nil, err
+		}
+		t.observeRetry(c, c.failure)
+		if err := c.prepareRetry(); err != nil {
+			err = c.finalError()
+			c.finish(err)
+			return nil, err
+		}
+	}
+}
+
+// attempt sends one attempt to c.ep and decodes its answer.
+func (c *call) attempt() error {
+	resp, err := c.send()
+	if err != nil {
+		return err
+	}
+	return c.handle(resp)
+}
+
+// judge names the failed attempt's error, records it against the endpoint
+// and asks the verdict whether to try again; without a retry, the error is
+// the call's.
+func (c *call) judge(err error) (retry bool, _ error) {
+	c.failure = c.attemptError(err)
+	if c.blames(c.failure) {
+		c.note(c.ep, c.failure)
+	}
+	c.last = c.outcome(c.failure)
+	retry, _, err = c.t.policy.judge(c.req.Class, c.last)
+	return retry, err
+}
+
+// prepareRetry pauses and moves the call to its next endpoint; it returns
+// why the call may not go on instead, if it may not.
+func (c *call) prepareRetry() error {
+	if c.t.closed.Load() {
+		return ErrClosed
+	}
+	if err := c.pause(); err != nil {
+		return err
+	}
+	if err := c.ended(); err != nil {
+		return err // the operation timeout elapsed during the pause
+	}
+	c.tries++
+	c.ep = c.t.policy.next(c.t.set, c.ep)
+	c.failure = nil
+	return nil
+}
+
+// finalError is the verdict on the last attempt once the call may not go on
+// after a retry was decided: the caller's context ended or the transport
+// closed meanwhile.
+func (c *call) finalError() error {
+	o := c.last
+	o.ended = c.ended()
+	o.last = o.last || c.t.closed.Load()
+	o.tried = c.errs
+	_, _, err := c.t.policy.judge(c.req.Class, o)
+	return err
+}
+
+// finish tells the hooks how the call ended.
+func (c *call) finish(err error) {
+	if c.obs != nil {
+		c.obs.finish(c, err)
+	}
+}
+
 // note remembers err as the last error of endpoint ep.
 func (c *call) note(ep *endpoints.Endpoint, err error) {
 	for i := range c.errs {
@@ -131,118 +181,8 @@ func (c *call) note(ep *endpoints.Endpoint, err error) {
 	c.errs = append(c.errs, EndpointError{Endpoint: ep.URL(), Err: err})
 }
 
-// finalError turns the outcome of the last attempt into what Do returns.
-func (c *call) finalError(err error) error {
-	r := c.req
-	if c.t.closed.Load() && c.failure == nil {
-		return ErrClosed
-	}
-	var se *Error
-	if errors.As(c.failure, &se) {
-		// The server answered: that is the outcome, even if the context
-		// ended while the rest of the body was read.
-		return c.failure
-	}
-	if ctxErr := c.Err(); ctxErr != nil {
-		switch {
-		case r.Class == Safe:
-			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs, Cause: ctxErr}
-		case r.Class == Unsafe && c.sent:
-			return &UnknownOutcomeError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: ctxErr}
-		case r.Class == Unsafe && len(c.errs) > 0:
-			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs, Cause: ctxErr}
-		default:
-			return &RequestError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: ctxErr}
-		}
-	}
-	f := c.failure
-	if f == nil {
-		// retryablehttp failed before or between attempts (e.g. PrepareRetry).
-		f = &RequestError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: err}
-	}
-	if errors.Is(f, ErrClosed) {
-		return ErrClosed
-	}
-	switch r.Class {
-	case Safe:
-		if retryableRead(f) {
-			// Only reachable when attempts ran out.
-			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs}
-		}
-		return f
-	case Unsafe:
-		if c.sent {
-			return &UnknownOutcomeError{Op: r.Op, Key: r.Key, Endpoint: c.ep.URL(), Err: f}
-		}
-		if c.neverSent(f) {
-			return &ClusterError{Op: r.Op, Key: r.Key, Endpoints: c.errs}
-		}
-		return f
-	}
-	return f
-}
-
-// neverSent reports whether the failed attempt of a write provably did not
-// reach a server: its error says so, or the attempt never got a connection
-// (a dial or TLS handshake that the attempt timeout cut short), as far as
-// net/http's transport reports it.
-func (c *call) neverSent(err error) bool {
-	return neverReached(err) ||
-		(c.req.Class == Unsafe && c.t.tracesConns && !c.connected.Load() && !isResponseError(err))
-}
-
-// maxUnsafeTries bounds how often a write that never reached any server is
-// re-sent before giving up (it is known not to be applied then).
-func (c *call) maxUnsafeTries() int { return max(3, 2*c.t.set.Len()) }
-
-// checkRetry is retryablehttp's CheckRetry: it decides, by request class,
-// whether the failed attempt may be repeated on another endpoint.
-func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	c := callFrom(ctx)
-	if c == nil || err == nil {
-		// A response without error goes to the response handler, which
-		// decodes and classifies it; its error comes back here.
-		return false, nil
-	}
-	c.failure = c.attemptError(err)
-	f := c.failure
-	if ctx.Err() == nil {
-		c.note(c.ep, f)
-	}
-	if c.req.Class == Unsafe && !isResponseError(f) && !c.neverSent(f) {
-		// Sent, or maybe sent: whatever happens next, this write must not be
-		// repeated. (The response handler sets sent for answers that imply it.)
-		c.sent = true
-	}
-	if t.closed.Load() || ctx.Err() != nil {
-		return false, nil
-	}
-	retry := false
-	switch c.req.Class {
-	case Safe:
-		retry = retryableRead(f)
-	case Unsafe:
-		retry = !c.sent && c.neverSent(f) && c.tries+1 < c.maxUnsafeTries()
-	}
-	if retry {
-		t.observeRetry(c, f)
-	}
-	return retry, nil
-}
-
-// observeRetry tells the hooks and the log that the failed attempt is tried
-// again; the last attempt of a call is told by Do, with the call's outcome.
-func (t *Transport) observeRetry(c *call, err error) {
-	if c.obs != nil {
-		c.obs.endCurrent(observe.Retried, err)
-	}
-	if t.obs != nil {
-		t.obs.retrying(c, err)
-	}
-}
-
-// attemptError names a transport error with the request and endpoint. Errors from the response handler arrive
-// already classified.
+// attemptError names a transport error with the request and endpoint.
+// Errors from the decoder arrive already named.
 func (c *call) attemptError(err error) error {
 	var re *ResponseError
 	var se *Error
@@ -253,22 +193,54 @@ func (c *call) attemptError(err error) error {
 	return &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: c.ep.URL(), Err: unwrapURLError(err)}
 }
 
-// prepareRetry is retryablehttp's PrepareRetry: the next attempt goes to
-// another endpoint.
-func (t *Transport) prepareRetry(req *http.Request) error {
-	c := callFrom(req.Context())
+// observeRetry tells the hooks and the log that the failed attempt is tried
+// again; the last attempt of a call is told by finish, with the call's
+// outcome.
+func (t *Transport) observeRetry(c *call, err error) {
+	if c.obs != nil {
+		c.obs.endCurrent(observe.Retried, err)
+	}
+	if t.obs != nil {
+		t.obs.retrying(c, err)
+	}
+}
+
+// newCall takes a call from the pool, or makes one, for req.
+func (t *Transport) newCall(ctx context.Context, req *Request, out any) *call {
+	c, _ := t.calls.Get().(*call)
 	if c == nil {
-		return nil
+		c = &call{t: t}
 	}
-	if t.closed.Load() {
-		return ErrClosed
+	if c.scope != nil && c.scope.caller != ctx {
+		c.scope = nil // made for another caller's context, whose values it carries
 	}
-	c.tries++
-	c.ep = t.set.Pick(c.ep)
-	c.failure = nil
-	u := *req.URL
-	u.Scheme, u.Host = c.ep.Scheme(), c.ep.Host()
-	req.URL = &u
-	req.Host = u.Host
-	return nil
+	c.ctx, c.req, c.out = ctx, req, out
+	if len(req.Params) > 0 {
+		if hasBody(req.Method) {
+			c.form = req.Params.Encode()
+		} else {
+			c.query = req.Params.Encode()
+		}
+	}
+	c.bound()
+	return c
+}
+
+// recycle puts c back into the pool when nothing can still touch it. Its
+// attempt scope stays with it only when it may serve another call: its
+// context never ends and it was not cut. Any other scope is released, so a
+// caller's context that may end does not keep it registered; a hedge still
+// running may cut it again, to no effect.
+func (t *Transport) recycle(c *call) {
+	s := c.scope
+	if s != nil && (c.dirty || c.spent || !s.shared) {
+		s.release()
+		s = nil
+	}
+	if c.dirty {
+		return
+	}
+	// errs is not reused: a returned ClusterError may hold it.
+	*c = call{t: t, scope: s, hedge: hedge{timer: c.hedge.timer}}
+	t.calls.Put(c)
 }

@@ -58,7 +58,7 @@ type ResponseError struct {
 	Kind              error
 	Err               error
 
-	retry bool // another endpoint may answer better (safe requests only)
+	kind outcomeKind // what the answer means for retrying (see verdict)
 }
 
 // Error names the request, the status and a bounded snippet of the body.

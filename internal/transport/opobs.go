@@ -167,7 +167,7 @@ func (p *opObs) endCurrent(out observe.Outcome, err error) {
 // finish tells how the call ended: its last attempt takes the call's
 // outcome, then the operation ends.
 func (p *opObs) finish(c *call, err error) {
-	out := outcomeOf(err, c.Err() != nil)
+	out := outcomeOf(err, c.ctx.Err() != nil)
 	attemptErr := c.failure
 	if attemptErr == nil {
 		attemptErr = err

@@ -1,41 +1,41 @@
 package transport
 
 import (
-	"math"
-	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
+	"github.com/marsevilspirit/deimos-client/internal/endpoints"
+	"github.com/marsevilspirit/deimos-client/internal/wait"
 )
 
-// buildRetryClient wires the transport's policies into go-retryablehttp:
-// checkRetry decides by request class, prepareRetry moves to the next
-// endpoint, backoff spaces the attempts. Its own logger is off (nil) so it
-// never prints; with a Logger the request and response hooks log via slog.
-func (t *Transport) buildRetryClient() *retryablehttp.Client {
-	rc := &retryablehttp.Client{
-		HTTPClient:   t.hc,
-		Logger:       nil,
-		RetryWaitMin: 25 * time.Millisecond,
-		RetryWaitMax: time.Second,
-		// The context bounds safe retries; checkRetry bounds unsafe ones.
-		RetryMax:     math.MaxInt32,
-		CheckRetry:   t.checkRetry,
-		Backoff:      t.backoff,
-		PrepareRetry: t.prepareRetry,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+// policy is how a call retries: the verdict on each attempt, the pause
+// before the next one and the endpoint it goes to. They are function
+// values, as go-retryablehttp's CheckRetry, Backoff and PrepareRetry are, so
+// behaviour changes by passing a function (Config.RetryBackoff does), not by
+// adding flags.
+//
+// The transport used to run them through go-retryablehttp. Its loop added
+// a request wrapper and, for a form body, three allocations per request, ran
+// CheckRetry twice per answer, and closed idle connections after every
+// failure, while each of its callbacks had to find the call in the request's
+// context; the request path now runs its own loop (call.run) on the same
+// policies.
+type policy struct {
+	// judge is the verdict on an attempt (see verdict).
+	judge func(Class, attemptOutcome) (retry, sent bool, err error)
+	// delay is the pause before the call's next attempt.
+	delay func(c *call) time.Duration
+	// next picks the endpoint of the next attempt, other than the last
+	// one when there is a choice.
+	next func(set *endpoints.Set, last *endpoints.Endpoint) *endpoints.Endpoint
+}
+
+func newPolicy(cfg Config) policy {
+	p := policy{judge: verdict, delay: defaultDelay, next: (*endpoints.Set).Pick}
+	if f := cfg.RetryBackoff; f != nil {
+		p.delay = func(c *call) time.Duration { return f(c.tries) }
 	}
-	if l := t.cfg.Logger; l != nil {
-		rc.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, attempt int) {
-			l.Debug("deimos request", "method", req.Method, "url", logURL(req.URL), "attempt", attempt+1)
-		}
-		rc.ResponseLogHook = func(_ retryablehttp.Logger, resp *http.Response) {
-			l.Debug("deimos response", "method", resp.Request.Method, "url", logURL(resp.Request.URL), "status", resp.StatusCode)
-		}
-	}
-	return rc
+	return p
 }
 
 // logURL is what logs show of a request URL: endpoint and path, clipped, and
@@ -44,20 +44,46 @@ func logURL(u *url.URL) string {
 	return clip(u.Scheme + "://" + u.Host + u.EscapedPath())
 }
 
-// backoff is retryablehttp's Backoff. The first retry goes to another
-// endpoint at once (the failed one is usually just dead); later ones back off
-// exponentially with jitter, so a cluster without quorum is not hammered.
-func (t *Transport) backoff(lo, hi time.Duration, attempt int, _ *http.Response) time.Duration {
-	if t.cfg.RetryBackoff != nil {
-		return t.cfg.RetryBackoff(attempt)
+// Bounds of the default pause between retries (see call.pause).
+const (
+	retryWaitMin = 25 * time.Millisecond
+	retryWaitMax = time.Second
+)
+
+// pause waits before the call's next attempt. The first retry goes to
+// another endpoint at once (the failed one is usually just dead); later ones
+// back off exponentially with jitter (internal/wait), so a cluster without
+// quorum is not hammered and clients do not retry in lockstep.
+// Config.RetryBackoff replaces the default (policy.delay). It returns the caller's context
+// error, or ErrClosed, if either ends the wait.
+func (c *call) pause() error {
+	d := c.t.policy.delay(c)
+	if !c.opDeadline.IsZero() {
+		d = min(d, time.Until(c.opDeadline))
 	}
-	if attempt == 0 {
+	if d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-c.ctx.Done():
+		return c.ctx.Err()
+	case <-c.t.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// defaultDelay is the pause before retry number c.tries (from 0): none for
+// the first, then a jittered exponential backoff.
+func defaultDelay(c *call) time.Duration {
+	if c.tries == 0 {
 		return 0
 	}
-	d := hi
-	if shift := attempt - 1; shift < 16 {
-		d = min(lo<<shift, hi)
+	if c.backoff == nil {
+		c.backoff = wait.NewBackoff(retryWaitMin, retryWaitMax)
 	}
-	// Equal jitter: [d/2, d].
-	return d/2 + rand.N(d/2+1)
+	return c.backoff.NextBackOff()
 }

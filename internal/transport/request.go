@@ -1,12 +1,14 @@
 package transport
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/hashicorp/go-retryablehttp"
+	"github.com/marsevilspirit/deimos-client/internal/endpoints"
 )
 
 // Class says how a request may be retried.
@@ -46,6 +48,12 @@ type Request struct {
 	Path   string     // escaped URL path, e.g. "/keys/a/b" or "/machines"
 	Params url.Values // GET and DELETE: query string; PUT and POST: form body
 	Class  Class
+	// Check, when set, is asked whether a decoded 2xx answer (out, as
+	// given to Do) serves the operation. An error makes the call fail with
+	// a *ResponseError matching ErrMalformedResponse that wraps it; for a
+	// write it is an unknown outcome, since a 2xx means it was applied.
+	// Empty long-poll answers are not checked.
+	Check func(out any) error
 }
 
 // Response is the protocol metadata of a successful answer.
@@ -66,31 +74,40 @@ func hasBody(method string) bool {
 	return method == http.MethodPut || method == http.MethodPost
 }
 
-// newHTTPRequest builds the first attempt of req against the endpoint base URL.
-func (t *Transport) newHTTPRequest(c *call, base string) (*retryablehttp.Request, error) {
+// newHTTPRequest builds the request of an attempt to ep, carrying ctx.
+func (c *call) newHTTPRequest(ctx context.Context, ep *endpoints.Endpoint) (*http.Request, error) {
+	r := c.req
 	var target string
-	var body any
-	if hasBody(c.req.Method) {
-		target = base + c.req.Path
-		if len(c.req.Params) > 0 {
-			body = []byte(c.req.Params.Encode())
+	var body io.Reader
+	switch {
+	case hasBody(r.Method):
+		target = ep.URL() + r.Path
+		if c.form != "" {
+			body = strings.NewReader(c.form)
 		}
-	} else if len(c.req.Params) > 0 {
-		target = base + c.req.Path + "?" + c.req.Params.Encode()
-	} else {
-		target = base + c.req.Path
+	case c.query != "":
+		target = ep.URL() + r.Path + "?" + c.query
+	default:
+		target = ep.URL() + r.Path
 	}
-	r, err := retryablehttp.NewRequestWithContext(c, c.req.Method, target, body)
+	hreq, err := http.NewRequestWithContext(ctx, r.Method, target, body)
 	if err != nil {
 		return nil, err
 	}
-	if t.userAgent != nil {
-		r.Header["User-Agent"] = t.userAgent
+	if c.t.userAgent != nil {
+		hreq.Header["User-Agent"] = c.t.userAgent
 	}
-	if hasBody(c.req.Method) {
-		r.Header["Content-Type"] = formContentTypeHeader
+	if hasBody(r.Method) {
+		hreq.Header["Content-Type"] = formContentTypeHeader
 	}
-	return r, nil
+	return hreq, nil
+}
+
+// logRequest logs, at debug level, that attempt number of the call goes out.
+func (c *call) logRequest(hreq *http.Request, number int) {
+	if l := c.t.cfg.Logger; l != nil {
+		l.Debug("deimos request", "method", hreq.Method, "url", logURL(hreq.URL), "attempt", number)
+	}
 }
 
 var formContentTypeHeader = []string{formContentType}

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
-
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
 	"github.com/marsevilspirit/deimos-client/observe"
 )
@@ -28,10 +26,14 @@ const (
 
 // Config configures a Transport. Zero values mean defaults.
 type Config struct {
-	Endpoints        []string
-	HTTPClient       *http.Client // used as is when set (TLSConfig and DialTimeout ignored)
-	TLSConfig        *tls.Config
-	RequestTimeout   time.Duration // per attempt; default 3 s
+	Endpoints      []string
+	HTTPClient     *http.Client // used as is when set (TLSConfig and DialTimeout ignored)
+	TLSConfig      *tls.Config
+	RequestTimeout time.Duration // per attempt; default 3 s
+	// OperationTimeout bounds a whole operation (all its attempts and
+	// pauses) whose context has no deadline; long polls are exempt. 0 means
+	// 4 attempt timeouts (12 s by default); NoOperationTimeout, none.
+	OperationTimeout time.Duration
 	DialTimeout      time.Duration // default 1 s
 	RetryBackoff     func(attempt int) time.Duration
 	AutoSyncInterval time.Duration // 0: no periodic /machines refresh
@@ -71,15 +73,17 @@ type Transport struct {
 	cfg       Config
 	tune      tuning
 	set       *endpoints.Set
-	hc        *http.Client      // attempts go through attemptTripper
-	base      http.RoundTripper // the real round tripper, for CloseIdleConnections
-	rc        *retryablehttp.Client
+	rt        http.RoundTripper // what attempts are sent through
+	base      http.RoundTripper // the real round tripper: probes, CloseIdleConnections
+	policy    policy
+	calls     sync.Pool // of *call
 	userAgent []string
 	// tracesConns: the base round tripper reports GotConn (see call.neverSent).
 	tracesConns bool
 	polls       pollGuards // liveness of the endpoints long polls wait on
 	hedges      hedgeBudget
-	obs         *observer // nil without hooks and logger
+	opTimeout   *operationTimeout // nil: only contexts bound operations
+	obs         *observer         // nil without hooks and logger
 
 	// Counters for tests and diagnostics.
 	hedgesSent    atomic.Int64 // second attempts sent
@@ -100,8 +104,9 @@ func New(cfg Config) (*Transport, error) {
 }
 
 func newTransport(cfg Config, tune *tuning) (*Transport, error) {
-	if cfg.RequestTimeout < 0 || cfg.DialTimeout < 0 || cfg.MaxResponseBytes < 0 || cfg.AutoSyncInterval < 0 {
-		return nil, errors.New("deimos: negative timeout, interval or size in configuration")
+	if cfg.RequestTimeout < 0 || cfg.DialTimeout < 0 || cfg.MaxResponseBytes < 0 || cfg.AutoSyncInterval < 0 ||
+		(cfg.OperationTimeout < 0 && cfg.OperationTimeout != NoOperationTimeout) {
+		return nil, errors.New("negative timeout, interval or size")
 	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
@@ -116,6 +121,9 @@ func newTransport(cfg Config, tune *tuning) (*Transport, error) {
 		cfg.UserAgent = DefaultUserAgent
 	}
 	t := &Transport{cfg: cfg, userAgent: []string{cfg.UserAgent}}
+	if d := operationBound(cfg); d > 0 {
+		t.opTimeout = &operationTimeout{d: d}
+	}
 	t.hedges.credit.Store(hedgeBurst)
 	if tune != nil {
 		t.tune = *tune
@@ -133,7 +141,7 @@ func newTransport(cfg Config, tune *tuning) (*Transport, error) {
 	}
 	set, err := endpoints.New(cfg.Endpoints, epOpts)
 	if err != nil {
-		return nil, fmt.Errorf("deimos: %w", err)
+		return nil, err
 	}
 	t.set = set
 	if t.obs != nil {
@@ -141,26 +149,25 @@ func newTransport(cfg Config, tune *tuning) (*Transport, error) {
 		t.obs.membership(endpoints.Diff{Added: set.URLs()}, true)
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
-	t.base, t.hc = t.buildHTTPClient()
-	t.rc = t.buildRetryClient()
+	t.base, t.rt = t.buildRoundTripper()
+	t.policy = newPolicy(cfg)
 	if cfg.AutoSyncInterval > 0 {
 		t.goBackground(t.autoSync)
 	}
 	return t, nil
 }
 
-// buildHTTPClient wraps the configured or a fresh keep-alive transport with
-// the attempt round tripper (per-attempt timeout, hedging, health feedback).
-func (t *Transport) buildHTTPClient() (http.RoundTripper, *http.Client) {
-	var hc http.Client
-	var base http.RoundTripper
-	if t.cfg.HTTPClient != nil {
-		hc = *t.cfg.HTTPClient
-		base = hc.Transport
-		if base == nil {
-			base = http.DefaultTransport
-		}
-	} else {
+// buildRoundTripper returns the round tripper of the configured client, or
+// of a fresh keep-alive transport, and what attempts are sent through: that
+// round tripper itself, which does everything http.Client would do for
+// these requests (they are never redirected: the client builds only clean
+// paths, and following a redirect would re-send writes somewhere
+// unexpected) without copying headers for redirects on every request; or,
+// for a configured client with a cookie jar or a timeout of its own, the
+// client, with redirects off.
+func (t *Transport) buildRoundTripper() (base, rt http.RoundTripper) {
+	hc := t.cfg.HTTPClient
+	if hc == nil {
 		dialer := &net.Dialer{Timeout: t.cfg.DialTimeout, KeepAlive: 30 * time.Second}
 		tr := &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
@@ -174,21 +181,25 @@ func (t *Transport) buildHTTPClient() (http.RoundTripper, *http.Client) {
 			tr.TLSClientConfig = t.cfg.TLSConfig.Clone()
 		}
 		base = tr
+	} else if base = hc.Transport; base == nil {
+		base = http.DefaultTransport
 	}
-	if hc.CheckRedirect == nil {
-		// The server redirects only unclean paths, which this client never
-		// builds; following would re-send writes somewhere unexpected.
-		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	}
-	// attemptTripper deliberately has no CloseIdleConnections: retryablehttp
-	// calls it after every failed request, which would make a healthy
-	// workload redial after a single error.
-	hc.Transport = &attemptTripper{t: t, next: base}
 	// Only net/http's own transport is known to report GotConn; with any
 	// other round tripper a failed write is never assumed unsent.
 	_, t.tracesConns = base.(*http.Transport)
-	return base, &hc
+	if hc == nil || (hc.Jar == nil && hc.Timeout == 0) {
+		return base, base
+	}
+	c := *hc
+	c.Transport = base
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return base, clientTripper{&c}
 }
+
+// clientTripper sends attempts through a configured http.Client.
+type clientTripper struct{ hc *http.Client }
+
+func (c clientTripper) RoundTrip(req *http.Request) (*http.Response, error) { return c.hc.Do(req) }
 
 // goBackground runs f in a goroutine that Close waits for; it reports false
 // when the transport is already closed.
