@@ -137,14 +137,21 @@ func (r *Resolver) subscribe(f func(Snapshot)) (unsubscribe func()) {
 	}
 }
 
-// publish stores s and hands it to the reader of Updates and to subscribers,
-// unless it tells nothing new.
+// publish hands s to subscribers, then stores it and hands it to the reader
+// of Updates, unless it tells nothing new. Subscribers (balancers) come
+// first, so that whoever sees s in Snapshot or Updates can rely on the
+// balancers already picking from it: once the resolver shows an instance
+// draining, no balancer picks it, and once it shows new instances, balancers
+// can pick them.
 func (r *Resolver) publish(s *Snapshot) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if sameContent(r.current.Load(), s) {
 		r.current.Store(s) // a newer index or error, nothing to wake anyone for
 		return
+	}
+	for _, f := range r.listeners {
+		f(*s)
 	}
 	r.current.Store(s)
 	r.published++
@@ -153,9 +160,6 @@ func (r *Resolver) publish(s *Snapshot) {
 	default:
 	}
 	r.updates <- *s
-	for _, f := range r.listeners {
-		f(*s)
-	}
 }
 
 // onRetry is the cache's retry hook: it tells the resolver's loop that a
