@@ -120,7 +120,9 @@ func (e *RequestError) Error() string {
 
 // Detail is the cause alone, for lists of errors whose enclosing error
 // names the request and endpoint.
-func (e *RequestError) Detail() string { return clip(e.Err.Error()) }
+func (e *RequestError) Detail() string {
+	return clip(strings.TrimPrefix(e.Err.Error(), "deimos: "))
+}
 
 // Unwrap returns the cause.
 func (e *RequestError) Unwrap() error { return e.Err }
