@@ -2,6 +2,7 @@ package kv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -306,34 +307,39 @@ func (k *KV) send(ctx context.Context, op, method, clean string, q url.Values, c
 		Path:   KeyPath(clean),
 		Params: q,
 		Class:  class,
+		Check:  requireNode,
 	}
 	resp := new(Response)
 	meta, err := k.doer.Do(ctx, req, resp)
 	if err != nil {
 		return nil, "", err
 	}
-	if meta.Empty && class == transport.LongPoll {
+	if meta.Empty {
 		return nil, meta.Endpoint, nil // the server ended the poll without an event
 	}
-	if meta.Empty || resp.Node == nil {
-		err := fmt.Errorf("kv: %s %s on %s: %w: no node in the answer", op, clean, meta.Endpoint, ErrMalformedResponse)
-		if class == transport.Unsafe {
-			// A 2xx answer means the write was applied: the caller must not
-			// take this for a failure it may simply repeat.
-			err = &UnknownOutcomeError{Op: op, Key: clean, Endpoint: meta.Endpoint, Err: err}
-		}
-		return nil, "", err
-	}
 	resp.HeaderIndex, resp.RaftIndex, resp.RaftTerm = meta.Index, meta.RaftIndex, meta.RaftTerm
-	resp.Index = answerIndex(resp, class)
+	resp.Index = answerIndex(resp, method)
 	return resp, meta.Endpoint, nil
+}
+
+// errNoNode is why an answer without a node does not serve an operation.
+var errNoNode = errors.New("no node in the answer")
+
+// requireNode is the transport's check of every key-space answer: a 2xx
+// without a node is malformed, and for a write (which a 2xx says was
+// applied) an unknown outcome; the transport decides which.
+func requireNode(out any) error {
+	if r, ok := out.(*Response); ok && r.Node == nil {
+		return errNoNode
+	}
+	return nil
 }
 
 // answerIndex is the index a Response stands for: the header for reads, the
 // node's own index for writes (docs/protocol.md §6.4: a write's X-Deimos-Index
 // can name a later write).
-func answerIndex(resp *Response, class transport.Class) uint64 {
-	if class == transport.Unsafe {
+func answerIndex(resp *Response, method string) uint64 {
+	if method != http.MethodGet {
 		return resp.Node.ModifiedIndex
 	}
 	return resp.HeaderIndex

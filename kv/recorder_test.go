@@ -40,6 +40,11 @@ func (r *recorder) Do(_ context.Context, req *transport.Request, out any) (*tran
 	if err := json.Unmarshal([]byte(body), out); err != nil {
 		return nil, err
 	}
+	if req.Check != nil {
+		if err := req.Check(out); err != nil {
+			return nil, err // the transport would say malformed or unknown outcome
+		}
+	}
 	if header == 0 {
 		header = 7
 	}

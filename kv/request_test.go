@@ -199,12 +199,6 @@ func TestResponse_CarriesProtocolMetadata(t *testing.T) {
 	assert.Equal(t, "v", resp.Node.Value)
 }
 
-func TestResponse_WithoutNodeIsMalformed(t *testing.T) {
-	d := &recorder{body: `{"action":"get"}`}
-	_, err := kv.New(d).Get(t.Context(), "/k")
-	assert.ErrorIs(t, err, kv.ErrMalformedResponse)
-}
-
 func TestList_NumericOrderSortsByCreation(t *testing.T) {
 	d := &recorder{body: `{"action":"get","node":{"key":"/q","dir":true,"nodes":[
 		{"key":"/q/1000","value":"c","modifiedIndex":1000,"createdIndex":1000},
