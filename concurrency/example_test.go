@@ -137,3 +137,63 @@ func ExampleSession_Claim() {
 	}
 	// Output: 10.0.0.1:8080
 }
+
+// A session owns the TTL keys of everything built on it and keeps them alive;
+// Done tells when it ends and Err why.
+func ExampleSession() {
+	client, stop := exampleClient()
+	defer stop()
+
+	s, err := concurrency.NewSession(client, concurrency.WithTTL(5*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	select {
+	case <-s.Done():
+		log.Fatal("a new session has ended")
+	default:
+		fmt.Println("alive, TTL", s.TTL())
+	}
+	// Close deletes the session's keys (a crashed process leaves them to
+	// their TTL instead).
+	if err := s.Close(); err != nil {
+		log.Fatal(err)
+	}
+	<-s.Done()
+	fmt.Println(errors.Is(s.Err(), concurrency.ErrSessionClosed))
+	// Output:
+	// alive, TTL 5s
+	// true
+}
+
+// A semaphore lets at most permits contenders in at once.
+func ExampleSemaphore() {
+	client, stop := exampleClient()
+	defer stop()
+	ctx := context.Background()
+
+	s, err := concurrency.NewSession(client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	first := concurrency.NewSemaphore(s, "/sem/encoders", 2)
+	second := concurrency.NewSemaphore(s, "/sem/encoders", 2)
+	third := concurrency.NewSemaphore(s, "/sem/encoders", 2)
+	for _, sem := range []*concurrency.Semaphore{first, second} {
+		if err := sem.Acquire(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println(errors.Is(third.TryAcquire(ctx), concurrency.ErrNoPermit))
+	if err := first.Release(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if err := third.TryAcquire(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(second.Held(), third.Held())
+	// Output:
+	// true
+	// true true
+}
