@@ -125,7 +125,12 @@ func (n *Node) listen() (restarted bool, err error) {
 	if cfg := n.c.cfg.tlsConfig; cfg != nil {
 		ln, scheme = tls.NewListener(ln, cfg), "https"
 	}
-	n.url = scheme + "://" + n.addr
+	if !n.started {
+		// Set once, before the node is published: a restart binds the same
+		// address, and URL is read without the lock (Endpoints while a
+		// nemesis restarts the node).
+		n.url = scheme + "://" + n.addr
+	}
 	if n.started {
 		n.c.store.caughtUp(n.rep) // a restarted node has replayed its log before it serves
 	}
