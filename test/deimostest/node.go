@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -116,7 +115,7 @@ func (n *Node) listen() (restarted bool, err error) {
 	if n.gen != nil {
 		return false, nil
 	}
-	ln, err := net.Listen("tcp", n.addr)
+	ln, err := listenLoopback(n.addr)
 	if err != nil {
 		return false, err
 	}

@@ -76,7 +76,9 @@ func WithServerTimeout(d time.Duration) Option { return func(c *config) { c.serv
 func WithTLS(cfg *tls.Config) Option { return func(c *config) { c.tlsConfig = cfg } }
 
 // WithBasePort makes node i listen on 127.0.0.1:port+i instead of a random free port
-// (0, the default, picks random ports). Nodes added later take the next ports.
+// (0, the default, picks random free ports below the kernel's ephemeral range, so a
+// stopped node's port cannot be taken by an outgoing connection before it restarts).
+// Nodes added later take the next ports.
 func WithBasePort(port int) Option { return func(c *config) { c.basePort = port } }
 
 // WithWatchLag makes every node's view of the store for watches trail the committed store
