@@ -42,5 +42,10 @@
 //
 // The lock directory itself is never deleted nor given a TTL: the real server
 // crashes when a directory is removed while keys inside it are watched
-// (docs/protocol.md §12.7).
+// (docs/protocol.md §12.7). Do not delete a recipe's directory yourself
+// either, not even once every contender has left: a waiter's watch on its
+// predecessor lives on in the server for up to five minutes after the waiter
+// gave up (the server keeps a watch until an event or its timeout), and
+// removing the directory in that time crashes the node that holds it.
+// test/deimostest's crash-hazard detector reports a test that does so.
 package concurrency
