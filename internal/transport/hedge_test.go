@@ -15,6 +15,33 @@ import (
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
 )
 
+// newHedgeRig starts two servers answering with h and a transport over them
+// whose hedge delay is fixed at delay. It returns the transport, the count of
+// connections it dialled, and a check that no attempt is in flight.
+func newHedgeRig(t *testing.T, h http.HandlerFunc, delay time.Duration) (*Transport, *atomic.Int64, func() bool) {
+	t.Helper()
+	s1, s2 := httptest.NewServer(h), httptest.NewServer(h)
+	t.Cleanup(s1.Close)
+	t.Cleanup(s2.Close)
+	dials := new(atomic.Int64)
+	hc := countingClient(dials)
+	t.Cleanup(hc.CloseIdleConnections)
+	tu := defaultTuning(time.Second)
+	tu.hedgeFloor, tu.hedgeCap, tu.hedgeDefault = delay, delay, delay
+	tr, err := newTransport(Config{Endpoints: []string{s1.URL, s2.URL}, RequestTimeout: time.Second, HTTPClient: hc}, &tu)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tr.Close() })
+	idle := func() bool {
+		for _, st := range tr.Endpoints() {
+			if st.InFlight != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return tr, dials, idle
+}
+
 // A hedge that loses is never cut, however late it answers: its answer is
 // drained and its connection goes back to the pool.
 func TestHedge_ALateLoserKeepsItsConnection(t *testing.T) {
@@ -33,26 +60,7 @@ func TestHedge_ALateLoserKeepsItsConnection(t *testing.T) {
 		}
 		io.WriteString(w, okBody)
 	}
-	s1, s2 := httptest.NewServer(http.HandlerFunc(h)), httptest.NewServer(http.HandlerFunc(h))
-	defer s1.Close()
-	defer s2.Close()
-	var dials atomic.Int64
-	hc := countingClient(&dials)
-	defer hc.CloseIdleConnections()
-	tu := defaultTuning(time.Second)
-	tu.hedgeFloor, tu.hedgeCap, tu.hedgeDefault = 20*time.Millisecond, 20*time.Millisecond, 20*time.Millisecond
-	tr, err := newTransport(Config{Endpoints: []string{s1.URL, s2.URL}, RequestTimeout: time.Second, HTTPClient: hc}, &tu)
-	require.NoError(t, err)
-	defer tr.Close()
-
-	idle := func() bool {
-		for _, st := range tr.Endpoints() {
-			if st.InFlight != 0 {
-				return false
-			}
-		}
-		return true
-	}
+	tr, dials, idle := newHedgeRig(t, h, 20*time.Millisecond)
 	const calls = 4
 	for i := 0; i < calls; i++ {
 		_, err := tr.Do(context.Background(), getReq("/a"), nil)

@@ -81,26 +81,7 @@ func TestHedge_LoserSurvivesTheCallersCancel(t *testing.T) {
 		}
 		io.WriteString(w, okBody)
 	}
-	s1, s2 := httptest.NewServer(http.HandlerFunc(h)), httptest.NewServer(http.HandlerFunc(h))
-	defer s1.Close()
-	defer s2.Close()
-	var dials atomic.Int64
-	hc := countingClient(&dials)
-	defer hc.CloseIdleConnections()
-	tu := defaultTuning(time.Second)
-	tu.hedgeFloor, tu.hedgeCap, tu.hedgeDefault = 50*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
-	tr, err := newTransport(Config{Endpoints: []string{s1.URL, s2.URL}, RequestTimeout: time.Second, HTTPClient: hc}, &tu)
-	require.NoError(t, err)
-	defer tr.Close()
-
-	idle := func() bool {
-		for _, st := range tr.Endpoints() {
-			if st.InFlight != 0 {
-				return false
-			}
-		}
-		return true
-	}
+	tr, dials, idle := newHedgeRig(t, h, 50*time.Millisecond)
 	const calls = 6
 	for i := 0; i < calls; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
