@@ -1,11 +1,9 @@
 package deimos_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,30 +51,12 @@ func requireNamesEachEndpoint(t *testing.T, c *deimostest.Cluster, err error) {
 	}
 }
 
-// syncBuffer is a log destination the client's goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestConnect_BackgroundContextAgainstStoppedNodesEndsWithinTheBound(t *testing.T) {
 	c := deimostest.NewCluster(t, 3)
 	for _, n := range c.Nodes() {
 		n.Stop()
 	}
-	var logs syncBuffer
+	var logs deimostest.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	err := returnsWithin(t, testBound, func() error {
 		client, err := deimos.Connect(context.Background(), deimos.WithEndpoints(c.Endpoints()...),

@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"bytes"
 	"log/slog"
 	"sync"
 	"testing"
@@ -10,29 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/marsevilspirit/deimos-client/config"
+
+	"github.com/marsevilspirit/deimos-client/test/deimostest"
 )
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestOnChange_APanickingCallbackDoesNotStopTheOthers(t *testing.T) {
 	c := newClient(t, newCluster(t).Endpoints()...)
-	var logs syncBuffer
+	var logs deimostest.LogBuffer
 	v := watchSettings(t, c, "/cfg/app", config.WithLogger[Settings](slog.New(slog.NewTextHandler(&logs, nil))))
 	var panics sync.WaitGroup
 	panics.Add(2)
@@ -56,7 +39,7 @@ func TestOnChange_APanickingCallbackDoesNotStopTheOthers(t *testing.T) {
 func TestLogger_ReportsRejectedValuesAndOutages(t *testing.T) {
 	cl := newCluster(t)
 	c := newClient(t, cl.Node(0).URL())
-	var logs syncBuffer
+	var logs deimostest.LogBuffer
 	v := watchSettings(t, c, "/cfg/app", config.WithLogger[Settings](slog.New(slog.NewTextHandler(&logs, nil))))
 
 	putRaw(t, c, "/cfg/app", "{")

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -404,7 +403,7 @@ func TestRegister_BackWithinAHeartbeatAfterAnOutageLongerThanTheTTL(t *testing.T
 	t.Parallel()
 	c := cluster(t, deimostest.WithReapDelay(0, 0), deimostest.WithServerTimeout(200*time.Millisecond))
 	k := newKV(t, c.Endpoints()...)
-	var logged logBuffer
+	var logged deimostest.LogBuffer
 	reg := registerT(t, k, instance("api", "n1"), discovery.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	rs := resolverPerNode(t, c, "api")
 	waitAll(t, rs, 5*time.Second, "registered", func(s discovery.Snapshot) bool { return lists(s, "n1") })
@@ -425,24 +424,6 @@ func TestRegister_BackWithinAHeartbeatAfterAnOutageLongerThanTheTTL(t *testing.T
 	assert.False(t, resp.Node.Expired(time.Now()), "kept alive again")
 	assert.Contains(t, logged.String(), `level=WARN msg="discovery: registration lost its key; creating it again" key=/deimos/services/api/n1`)
 	assert.Contains(t, logged.String(), `level=INFO msg="discovery: instance registered"`)
-}
-
-// logBuffer is an io.Writer for a logger written from several goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestRegistration_StatusChangesHoldsOnlyTheLatest(t *testing.T) {

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +19,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/marsevilspirit/deimos-client/test/deimostest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -279,7 +280,7 @@ func TestDo_AfterClose(t *testing.T) {
 }
 
 func TestDo_LogsThroughSlogOnly(t *testing.T) {
-	var buf safeBuffer
+	var buf deimostest.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, okBody) },
 		func(c *Config) { c.Logger = logger })
@@ -287,23 +288,6 @@ func TestDo_LogsThroughSlogOnly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, buf.String(), "deimos request")
 	assert.Contains(t, buf.String(), "status=200")
-}
-
-type safeBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestErrors_MessagesNameTheRequest(t *testing.T) {

@@ -111,7 +111,7 @@ func withLogger(l *slog.Logger) func(*Config) {
 }
 
 // logLines parses the JSON log lines written so far.
-func logLines(t *testing.T, buf *safeBuffer) []map[string]any {
+func logLines(t *testing.T, buf *deimostest.LogBuffer) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
@@ -136,13 +136,13 @@ func countLogs(lines []map[string]any, level, msg string) int {
 	return n
 }
 
-func jsonLogger(buf *safeBuffer) *slog.Logger {
+func jsonLogger(buf *deimostest.LogBuffer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func TestHooks_ReadRetriedAfterA500ReportsBothAttempts(t *testing.T) {
 	c := deimostest.NewCluster(t, 1)
-	var logs safeBuffer
+	var logs deimostest.LogBuffer
 	rec := &recorder{t: t}
 	tr := clusterTransport(t, c, withHooks(rec.hooks()), withLogger(jsonLogger(&logs)))
 	set(t, tr, "/a", "v")
@@ -247,7 +247,7 @@ func TestHooks_HedgedReadReportsBothCopies(t *testing.T) {
 
 func TestHooks_EndpointStatesAndAllFailingAreLoggedOncePerTransition(t *testing.T) {
 	c := deimostest.NewCluster(t, 2)
-	var logs safeBuffer
+	var logs deimostest.LogBuffer
 	rec := &recorder{t: t}
 	tr := clusterTransport(t, c, withHooks(rec.hooks()), withLogger(jsonLogger(&logs)),
 		func(cfg *Config) { cfg.RequestTimeout = 200 * time.Millisecond })
@@ -307,7 +307,7 @@ func TestHooks_MembershipChangesAreReportedAndLogged(t *testing.T) {
 	defer srv.Close()
 	self = srv.URL
 
-	var logs safeBuffer
+	var logs deimostest.LogBuffer
 	rec := &recorder{t: t}
 	tr, err := New(Config{Endpoints: []string{srv.URL}, Hooks: []observe.Hooks{rec.hooks()}, Logger: jsonLogger(&logs)})
 	require.NoError(t, err)
