@@ -81,13 +81,16 @@ func (c *call) sendOnce() (*http.Response, error) {
 }
 
 // sendLongPoll sends a watch: only the wait for the headers is bounded, the
-// event may take minutes; meanwhile the endpoint's liveness is probed.
+// event may take minutes; meanwhile the endpoint's liveness is probed
+// (pollguard.go). The poll runs in the call's attempt scope, whose timer
+// bounds the headers and which the guard cuts when the endpoint stops
+// answering, and its body is the call's own: a watch costs no context,
+// timer or closure of its own per poll.
 func (c *call) sendLongPoll() (*http.Response, error) {
 	t, ep := c.t, c.ep
-	actx, cut := context.WithCancelCause(c.ctx)
-	hreq, err := c.newHTTPRequest(actx, ep)
+	s := c.attemptScope()
+	hreq, err := c.newHTTPRequest(s.requestContext(false), ep)
 	if err != nil {
-		cut(context.Canceled)
 		return nil, err
 	}
 	c.logRequest(hreq, c.tries+1)
@@ -96,18 +99,22 @@ func (c *call) sendLongPoll() (*http.Response, error) {
 		obs = c.obs.beginAttempt(ep, c.tries+1)
 	}
 	ep.Begin()
-	headers := time.AfterFunc(t.cfg.RequestTimeout, func() { cut(errAttemptTimeout) })
+	s.arm(t.cfg.RequestTimeout, false) // long polls are exempt from the operation's bound
 	resp, err := t.rt.RoundTrip(hreq)
-	headers.Stop()
+	if !s.disarm() {
+		c.spent = true
+	}
 	if err != nil {
-		err = c.attemptFailed(ep, context.Cause(actx), err)
-		cut(context.Canceled)
+		err = c.attemptFailed(ep, s.cause(), err)
 		ep.End()
 		return nil, err
 	}
 	c.logResponse(hreq, resp)
-	t.guardLongPoll(actx, cut, ep)
-	resp.Body = &attemptBody{ReadCloser: resp.Body, cancel: func() { cut(context.Canceled) }, ep: ep}
+	c.abody = attemptBody{ReadCloser: resp.Body, call: c, ep: ep, poll: true}
+	if !t.guardLongPoll(&c.abody, ep) {
+		s.cancel(ErrClosed)
+	}
+	resp.Body = &c.abody
 	if obs != nil {
 		obs.answered(resp)
 	}
@@ -140,12 +147,22 @@ type attemptBody struct {
 	cancel context.CancelFunc // or the attempt's own context
 	ep     *endpoints.Endpoint
 	ended  atomic.Bool
+	poll   bool       // a long poll's: it leaves its guard
+	guard  *pollGuard // the guard the poll waits under; nil once it left
 }
 
 func (b *attemptBody) Close() error {
 	err := b.ReadCloser.Close()
 	if !b.ended.Swap(true) {
-		if c := b.call; c != nil && !c.scope.disarm() {
+		switch c := b.call; {
+		case b.poll:
+			if b.guard != nil {
+				c.t.polls.leave(b)
+			}
+			if c.scope.cause() != nil {
+				c.spent = true // the guard or Close cut the poll
+			}
+		case c != nil && !c.scope.disarm():
 			c.spent = true // the timeout cut the body
 		}
 		if b.cancel != nil {

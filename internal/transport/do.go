@@ -215,12 +215,13 @@ func (t *Transport) newCall(ctx context.Context, req *Request, out any) *call {
 		c.scope = nil // made for another caller's context, whose values it carries
 	}
 	c.ctx, c.req, c.out = ctx, req, out
-	if len(req.Params) > 0 {
-		if hasBody(req.Method) {
-			c.form = req.Params.Encode()
-		} else {
-			c.query = req.Params.Encode()
-		}
+	switch {
+	case len(req.Params) > 0 && hasBody(req.Method):
+		c.form = req.Params.Encode()
+	case len(req.Params) > 0:
+		c.query = req.Params.Encode()
+	case !hasBody(req.Method):
+		c.query = req.Query
 	}
 	c.bound()
 	return c

@@ -25,70 +25,74 @@ type pollGuards struct {
 	guards map[*endpoints.Endpoint]*pollGuard
 }
 
+// pollGuard is the guard of one endpoint. Its goroutine outlives the polls
+// by up to one probe interval: a watch polls again as soon as its poll
+// returns, and a guard retired with every event would cost a goroutine, a
+// ticker and a table per event. The guard retires at a tick that finds no
+// poll waiting, without probing.
 type pollGuard struct {
-	polls map[*waitingPoll]struct{}
-	idle  chan struct{} // closed when the guard has no poll left, or gave up
-	ended bool          // idle is closed; guarded by pollGuards.mu
+	polls map[*attemptBody]struct{} // the waiting polls, by their bodies
 }
 
-type waitingPoll struct{ cut context.CancelCauseFunc }
-
-// guardLongPoll puts the long poll of actx under its endpoint's guard until
-// the attempt ends (its body closed or its caller gone).
-func (t *Transport) guardLongPoll(actx context.Context, cut context.CancelCauseFunc, ep *endpoints.Endpoint) {
-	w := &waitingPoll{cut: cut}
+// guardLongPoll puts the long poll whose body is b under its endpoint's
+// guard; closing b takes it off (leave). It reports false when the transport
+// is closed.
+func (t *Transport) guardLongPoll(b *attemptBody, ep *endpoints.Endpoint) bool {
 	pg := &t.polls
 	pg.mu.Lock()
+	defer pg.mu.Unlock()
 	g := pg.guards[ep]
 	if g == nil {
-		g = &pollGuard{polls: make(map[*waitingPoll]struct{}), idle: make(chan struct{})}
+		g = &pollGuard{polls: make(map[*attemptBody]struct{})}
 		if !t.goBackground(func() { t.probeWhileWaiting(ep, g) }) {
-			pg.mu.Unlock()
-			cut(ErrClosed)
-			return
+			return false
 		}
 		if pg.guards == nil {
 			pg.guards = make(map[*endpoints.Endpoint]*pollGuard)
 		}
 		pg.guards[ep] = g
 	}
-	g.polls[w] = struct{}{}
-	pg.mu.Unlock()
-	context.AfterFunc(actx, func() { pg.leave(ep, g, w) })
+	g.polls[b] = struct{}{}
+	b.guard = g
+	return true
 }
 
-// leave takes a finished poll off its guard; the last one retires the guard.
-func (pg *pollGuards) leave(ep *endpoints.Endpoint, g *pollGuard, w *waitingPoll) {
+// leave takes the poll whose body is b off its guard.
+func (pg *pollGuards) leave(b *attemptBody) {
+	pg.mu.Lock()
+	delete(b.guard.polls, b)
+	b.guard = nil
+	pg.mu.Unlock()
+}
+
+// retireIfIdle retires g when no poll waits under it; the next poll then
+// starts a new guard.
+func (pg *pollGuards) retireIfIdle(ep *endpoints.Endpoint, g *pollGuard) bool {
 	pg.mu.Lock()
 	defer pg.mu.Unlock()
-	delete(g.polls, w)
-	if len(g.polls) == 0 {
-		pg.retireLocked(ep, g)
+	if len(g.polls) > 0 {
+		return false
 	}
+	pg.retireLocked(ep, g)
+	return true
 }
 
-// retireLocked closes g and forgets it, so the next poll starts a new guard.
+// retireLocked forgets g, so the next poll starts a new guard.
 func (pg *pollGuards) retireLocked(ep *endpoints.Endpoint, g *pollGuard) {
 	if pg.guards[ep] == g {
 		delete(pg.guards, ep)
 	}
-	if !g.ended {
-		g.ended = true
-		close(g.idle)
-	}
 }
 
-// cutAll retires g and cuts every poll still waiting under it.
+// cutAll retires g and cuts every poll still waiting under it, with cause.
+// The cuts are made under the lock: a poll leaves under it before its call
+// can be reused, so every body in the table is a poll still waiting.
 func (pg *pollGuards) cutAll(ep *endpoints.Endpoint, g *pollGuard, cause error) {
 	pg.mu.Lock()
+	defer pg.mu.Unlock()
 	pg.retireLocked(ep, g)
-	waiting := make([]*waitingPoll, 0, len(g.polls))
-	for w := range g.polls {
-		waiting = append(waiting, w)
-	}
-	pg.mu.Unlock()
-	for _, w := range waiting {
-		w.cut(cause)
+	for b := range g.polls {
+		b.call.scope.cancel(cause)
 	}
 }
 
@@ -103,12 +107,13 @@ func (t *Transport) probeWhileWaiting(ep *endpoints.Endpoint, g *pollGuard) {
 	defer tick.Stop()
 	for {
 		select {
-		case <-g.idle:
-			return
 		case <-t.ctx.Done():
 			t.polls.cutAll(ep, g, ErrClosed)
 			return
 		case <-tick.C:
+		}
+		if t.polls.retireIfIdle(ep, g) {
+			return
 		}
 		pctx, cancel := context.WithTimeout(t.ctx, t.cfg.RequestTimeout) // Close ends the probe too
 		err := t.probe(pctx, ep.URL())

@@ -225,3 +225,58 @@ func TestLongPoll_WaitingPollsShareOneProbe(t *testing.T) {
 	// first tick already.
 	assert.Less(t, c.Node(0).Requests(http.MethodHead), int64(polls))
 }
+
+// A watch polls again as soon as its poll returns: the endpoint's guard must
+// outlive each poll, or every event would cost a new guard (a goroutine, a
+// ticker and a table). It lingers while polls come back, and retires at a
+// tick that finds none waiting.
+func TestLongPoll_GuardOutlivesEachPollAndRetiresWhenIdle(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	newTr := func(interval time.Duration) *Transport {
+		tune := defaultTuning(time.Second)
+		tune.pollProbeInterval = interval
+		tr, err := newTransport(Config{Endpoints: c.Endpoints(), RequestTimeout: time.Second}, &tune)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = tr.Close() })
+		return tr
+	}
+	guard := func(tr *Transport) *pollGuard {
+		tr.polls.mu.Lock()
+		defer tr.polls.mu.Unlock()
+		for _, g := range tr.polls.guards {
+			return g
+		}
+		return nil
+	}
+	var written atomic.Int64
+	poll := func(tr *Transport) {
+		t.Helper()
+		waiters := c.Watchers()
+		done := make(chan error, 1)
+		go func() {
+			req := &Request{Op: "watch", Method: http.MethodGet, Key: "/g", Path: "/keys/g",
+				Query: "wait=true", Class: LongPoll}
+			_, err := tr.Do(context.Background(), req, &wireResp{})
+			done <- err
+		}()
+		require.Eventually(t, func() bool { return c.Watchers() > waiters }, 5*time.Second, time.Millisecond)
+		_, err := tr.Do(context.Background(), putReq("/g", map[string]string{"value": fmt.Sprint(written.Add(1))}), &wireResp{})
+		require.NoError(t, err)
+		require.NoError(t, <-done)
+	}
+
+	// No tick comes: only a tick may retire a guard.
+	lingering := newTr(time.Hour)
+	poll(lingering)
+	first := guard(lingering)
+	require.NotNil(t, first, "the guard outlives the poll that started it")
+	for i := range 3 {
+		poll(lingering)
+		assert.Same(t, first, guard(lingering), "poll %d reuses the lingering guard", i+2)
+	}
+
+	ticking := newTr(20 * time.Millisecond)
+	poll(ticking)
+	require.Eventually(t, func() bool { return guard(ticking) == nil }, 5*time.Second, time.Millisecond,
+		"the guard retires at a tick that finds no poll waiting")
+}

@@ -47,7 +47,10 @@ type Request struct {
 	Key    string     // normalised key, e.g. "/a/b", for messages only
 	Path   string     // escaped URL path, e.g. "/keys/a/b" or "/machines"
 	Params url.Values // GET and DELETE: query string; PUT and POST: form body
-	Class  Class
+	// Query, when Params is empty, is the query string already encoded (a
+	// GET or DELETE): hot paths such as watches build it in one allocation.
+	Query string
+	Class Class
 	// Check, when set, is asked whether a decoded 2xx answer (out, as
 	// given to Do) serves the operation. An error makes the call fail with
 	// a *ResponseError matching ErrMalformedResponse that wraps it; for a
