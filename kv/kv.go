@@ -287,9 +287,13 @@ func addConditions(q url.Values, p *params) {
 
 func setBool(q url.Values, name string, v bool) {
 	if v {
-		q[name] = []string{"true"}
+		q[name] = trueValue
 	}
 }
+
+// trueValue is the value of every boolean parameter, shared by all requests
+// (the transport only reads parameters).
+var trueValue = []string{"true"}
 
 // do sends one request and turns the answer into a Response.
 func (k *KV) do(ctx context.Context, op, method, clean string, q url.Values, class transport.Class) (*Response, error) {
@@ -300,15 +304,21 @@ func (k *KV) do(ctx context.Context, op, method, clean string, q url.Values, cla
 // send is do that also reports the endpoint that answered. A long poll the
 // server ended without an event gives a nil Response and a nil error.
 func (k *KV) send(ctx context.Context, op, method, clean string, q url.Values, class transport.Class) (*Response, string, error) {
-	req := &transport.Request{
+	return k.exchange(ctx, &transport.Request{
 		Op:     op,
 		Method: method,
 		Key:    clean,
 		Path:   KeyPath(clean),
 		Params: q,
 		Class:  class,
-		Check:  requireNode,
-	}
+	})
+}
+
+// exchange sends req, which describes a key-space request, and turns the
+// answer into a Response.
+func (k *KV) exchange(ctx context.Context, req *transport.Request) (*Response, string, error) {
+	req.Check = requireNode
+	method := req.Method
 	resp := new(Response)
 	meta, err := k.doer.Do(ctx, req, resp)
 	if err != nil {

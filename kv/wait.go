@@ -3,7 +3,6 @@ package kv
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/marsevilspirit/deimos-client/internal/transport"
@@ -22,13 +21,27 @@ func (k *KV) WaitEvent(ctx context.Context, key string, waitIndex uint64, recurs
 	if err != nil {
 		return nil, err
 	}
-	q := make(url.Values, 3)
-	q["wait"] = []string{"true"}
-	if waitIndex > 0 {
-		q["waitIndex"] = []string{strconv.FormatUint(waitIndex, 10)}
+	// The query is built in one go, in the order url.Values.Encode would
+	// give: a watch sends it for every event.
+	var buf [64]byte
+	q := buf[:0]
+	if recursive {
+		q = append(q, "recursive=true&"...)
 	}
-	setBool(q, "recursive", recursive)
-	return k.do(ctx, op, http.MethodGet, clean, q, transport.LongPoll)
+	q = append(q, "wait=true"...)
+	if waitIndex > 0 {
+		q = append(q, "&waitIndex="...)
+		q = strconv.AppendUint(q, waitIndex, 10)
+	}
+	resp, _, err := k.exchange(ctx, &transport.Request{
+		Op:     op,
+		Method: http.MethodGet,
+		Key:    clean,
+		Path:   KeyPath(clean),
+		Query:  string(q),
+		Class:  transport.LongPoll,
+	})
+	return resp, err
 }
 
 // KV returns k itself, so a *KV satisfies the small interfaces of the watch
