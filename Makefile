@@ -3,12 +3,16 @@ GO        ?= go
 PKGS      ?= ./...
 TIMEOUT   ?= 9m
 BENCHTIME ?= 1s
+# BENCHCOUNT: runs of each benchmark `make bench` summarises (median and range).
+BENCHCOUNT ?= 3
+# BENCHOUT: where `make bench` keeps the raw `go test -bench` output.
+BENCHOUT  ?= bench.out
 FUZZTIME  ?= 30s
 # NESTED: the nested modules (contrib/...), each with its own go.mod; test and
 # vet cover them too, one module at a time.
 NESTED    ?= $(sort $(patsubst %/go.mod,%,$(shell find . -mindepth 2 -name go.mod -not -path './.git/*')))
 
-.PHONY: all test vet leakcheck examples bench lint fmt cover tidy
+.PHONY: all test vet leakcheck examples bench bench-all lint fmt cover tidy
 
 all: test
 
@@ -47,8 +51,19 @@ leakcheck:
 	done; \
 	exit $$missing
 
-## bench: every benchmark, with allocations, no tests.
+## bench: the side-by-side benchmarks (the client against plain net/http,
+## hedging against none and against a raw round-robin over the same three
+## endpoints, a watch stream against a raw long-poll loop, Unlock against a
+## bare compare-and-delete), BENCHCOUNT runs each, summarised as ratios
+## (median and range) with the targets they are held to. The raw output is
+## kept in BENCHOUT. A missed target fails the target.
 bench:
+	$(GO) test -run '^$$' -bench '^Benchmark(Get|Set|Hedging|PausedNode|Stream|Mutex_Unlock)$$' -benchmem \
+		-benchtime $(BENCHTIME) -count $(BENCHCOUNT) . ./watch ./concurrency > $(BENCHOUT) || { cat $(BENCHOUT); exit 1; }
+	$(GO) run ./test/benchtable $(BENCHOUT)
+
+## bench-all: every benchmark of the module, with allocations.
+bench-all:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 ## lint: staticcheck, pinned as a tool in go.mod.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/marsevilspirit/deimos-client/concurrency"
+	"github.com/marsevilspirit/deimos-client/internal/benchpair"
 	"github.com/marsevilspirit/deimos-client/kv"
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
 )
@@ -194,67 +195,55 @@ func benchDistributedLock(b *testing.B, contenders int) {
 }
 
 // BenchmarkMutex_Unlock measures how long Unlock takes after a 1 ms critical
-// section with nobody waiting, against its baseline: the one
-// compare-and-delete Unlock sends, alone, on a key held as long.
+// section with nobody waiting, side by side (internal/benchpair) with its
+// baseline: the one compare-and-delete Unlock sends, alone, on a key held
+// as long. Only the unlock is timed: p50/compare-and-delete and
+// p99/compare-and-delete are the ratios of their latencies (the CPU and
+// allocation ratios cover the whole cycle, lock and critical section
+// included).
 func BenchmarkMutex_Unlock(b *testing.B) {
-	b.Run("mutex", benchUnlockMutex)
-	b.Run("compare-and-delete", benchUnlockBaseline)
-}
-
-func benchUnlockMutex(b *testing.B) {
 	c := deimostest.NewCluster(b, 3)
-	ctx := b.Context()
 	s, err := concurrency.NewSession(newClient(b, c, 0))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = s.Close() })
 	m := concurrency.NewMutex(s, "/bench/unlock")
-	reportLatency(b, func() (time.Duration, error) {
-		if err := m.Lock(ctx); err != nil {
-			return 0, err
-		}
-		time.Sleep(time.Millisecond) // the critical section
-		start := time.Now()
-		err := m.Unlock(ctx)
-		return time.Since(start), err
-	})
-}
-
-func benchUnlockBaseline(b *testing.B) {
-	c := deimostest.NewCluster(b, 3)
-	ctx := b.Context()
 	k := newClient(b, c, 0).KV()
-	reportLatency(b, func() (time.Duration, error) {
-		if _, err := k.CreateInOrder(ctx, "/bench/unlock", "token", kv.WithTTL(15*time.Second)); err != nil {
-			return 0, err
+	cycles := func(cycle func(ctx context.Context) (time.Duration, error)) func(context.Context, int, func(time.Duration)) error {
+		return func(ctx context.Context, n int, lat func(time.Duration)) error {
+			for range n {
+				d, err := cycle(ctx)
+				if err != nil {
+					return err
+				}
+				lat(d)
+			}
+			return nil
 		}
-		resp, err := k.List(ctx, "/bench/unlock")
-		if err != nil {
-			return 0, err
-		}
-		time.Sleep(time.Millisecond)
-		start := time.Now()
-		_, err = k.CompareAndDelete(ctx, resp.Node.Nodes[0].Key, kv.WithPrevValue("token"))
-		return time.Since(start), err
-	})
-}
-
-// reportLatency runs op b.N times and reports the median and 99th
-// percentile of the durations it returns.
-func reportLatency(b *testing.B, op func() (time.Duration, error)) {
-	took := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for range b.N {
-		d, err := op()
-		if err != nil {
-			b.Fatal(err)
-		}
-		took = append(took, d)
 	}
-	b.StopTimer()
-	slices.Sort(took)
-	b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
-	b.ReportMetric(0, "ns/op")
+	benchpair.Compare(b, benchpair.Config{RoundSize: 20},
+		benchpair.Side{Name: "mutex", Round: cycles(func(ctx context.Context) (time.Duration, error) {
+			if err := m.Lock(ctx); err != nil {
+				return 0, err
+			}
+			time.Sleep(time.Millisecond) // the critical section
+			start := time.Now()
+			err := m.Unlock(ctx)
+			return time.Since(start), err
+		})},
+		benchpair.Side{Name: "compare-and-delete", Round: cycles(func(ctx context.Context) (time.Duration, error) {
+			if _, err := k.CreateInOrder(ctx, "/bench/unlock-baseline", "token", kv.WithTTL(15*time.Second)); err != nil {
+				return 0, err
+			}
+			resp, err := k.List(ctx, "/bench/unlock-baseline")
+			if err != nil {
+				return 0, err
+			}
+			time.Sleep(time.Millisecond)
+			start := time.Now()
+			_, err = k.CompareAndDelete(ctx, resp.Node.Nodes[0].Key, kv.WithPrevValue("token"))
+			return time.Since(start), err
+		})},
+	)
 }

@@ -5,7 +5,7 @@
 // side.
 //
 // Reported metrics, for the first side: ns/op, cpu-ns/op, B/op, allocs/op,
-// p50-ms, p99-ms and max-ms; and for every other side <s>: cpu/<s>,
+// p50-ms, p99-ms and max-ms (when it records latencies); and for every other side <s>: cpu/<s>,
 // allocs/<s>, B/<s>, p50/<s>, p99/<s>, max/<s> (the first side's figure
 // divided by the other's: lower is better) and thru/<s> (operations per
 // second, the first side's over the other's: higher is better). CPU is the
@@ -180,6 +180,9 @@ func report(b *testing.B, sides []Side, tallies []tally) {
 		name string
 		q    float64
 	}{{"p50", 0.5}, {"p99", 0.99}, {"max", 1}}
+	if ref.lat.quantile(1) == 0 {
+		qs = nil // a Round side that records no latencies
+	}
 	for _, q := range qs {
 		b.ReportMetric(ms(ref.lat.quantile(q.q)), q.name+"-ms")
 	}
