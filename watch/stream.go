@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/marsevilspirit/deimos-client/internal/transport"
 	"github.com/marsevilspirit/deimos-client/internal/wait"
 	"github.com/marsevilspirit/deimos-client/kv"
 )
@@ -154,6 +155,8 @@ func (s *Stream) run(ctx context.Context) {
 	defer close(s.events)
 	defer s.cancel()
 
+	// The polls share one attempt scope: a stream polls once per event.
+	ctx = transport.WithScopeReuse(ctx)
 	b := s.cfg.newBackoff()
 	for {
 		began := time.Now()

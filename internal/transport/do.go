@@ -214,6 +214,9 @@ func (t *Transport) newCall(ctx context.Context, req *Request, out any) *call {
 	if c.scope != nil && c.scope.caller != ctx {
 		c.scope = nil // made for another caller's context, whose values it carries
 	}
+	if c.scope == nil {
+		c.scope = takeHeld(ctx) // nil unless ctx shares its scope (WithScopeReuse)
+	}
 	c.ctx, c.req, c.out = ctx, req, out
 	switch {
 	case len(req.Params) > 0 && hasBody(req.Method):
@@ -229,13 +232,17 @@ func (t *Transport) newCall(ctx context.Context, req *Request, out any) *call {
 
 // recycle puts c back into the pool when nothing can still touch it. Its
 // attempt scope stays with it only when it may serve another call: its
-// context never ends and it was not cut. Any other scope is released, so a
-// caller's context that may end does not keep it registered; a hedge still
-// running may cut it again, to no effect.
+// context never ends and it was not cut. A scope that was not cut and whose
+// context shares its scope (WithScopeReuse) goes back to that context's
+// holder. Any other scope is released, so a caller's context that may end
+// does not keep it registered; a hedge still running may cut it again, to no
+// effect.
 func (t *Transport) recycle(c *call) {
 	s := c.scope
 	if s != nil && (c.dirty || c.spent || !s.shared) {
-		s.release()
+		if c.dirty || c.spent || !s.park() {
+			s.release()
+		}
 		s = nil
 	}
 	if c.dirty {

@@ -23,9 +23,17 @@ import (
 // from it, even from a dial that outlives its request, are then the same.
 // A scope whose timer fired, or that a winning hedge cut, is spent and
 // replaced.
+//
+// A context that may end can still share its scope between calls when it
+// was made by WithScopeReuse: a loop that calls again and again with one
+// context (a watch polls once per event) then pays for one scope, not one
+// per call. The scope waits between calls in the context's holder, not in
+// the pooled call, so it is never left registered with a context the pool
+// forgot; it ends with that context.
 type attemptScope struct {
 	caller context.Context // the context the scope is made on
 	shared bool            // caller never ends and is safe to compare: the scope may serve later calls
+	holder *scopeHolder    // caller was made by WithScopeReuse: the scope waits there between calls
 	ctx    context.Context // a cancel context on caller; attempts' requests carry it
 	cancel context.CancelCauseFunc
 	timer  *time.Timer // armed for each attempt; ends ctx with the attempt's cause
@@ -39,7 +47,7 @@ type attemptScope struct {
 }
 
 func (t *Transport) newScope(caller context.Context) *attemptScope {
-	s := &attemptScope{caller: caller, shared: shareable(caller)}
+	s := &attemptScope{caller: caller, shared: shareable(caller), holder: holderOf(caller)}
 	if t.opTimeout != nil {
 		s.opErr = t.opTimeout
 	}
@@ -105,4 +113,55 @@ func (s *attemptScope) cut() { s.cancel(context.Canceled) }
 func (s *attemptScope) release() {
 	s.timer.Stop()
 	s.cancel(context.Canceled)
+}
+
+// scopeHolderKey is the context key of a scopeHolder.
+type scopeHolderKey struct{}
+
+// scopeHolder keeps the idle attempt scope of the context it was made for.
+type scopeHolder struct {
+	ctx  context.Context // the context made by WithScopeReuse; a pointer, so comparing it never panics
+	idle atomic.Pointer[attemptScope]
+}
+
+// WithScopeReuse returns a context derived from ctx whose calls may share
+// one attempt scope, for a loop that makes call after call with that same
+// context (a watch's polls, a keepalive's refreshes). The scope ends with
+// the context. Calls with contexts derived from it do not share.
+func WithScopeReuse(ctx context.Context) context.Context {
+	h := new(scopeHolder)
+	h.ctx = context.WithValue(ctx, scopeHolderKey{}, h)
+	return h.ctx
+}
+
+// holderOf returns the holder of ctx when ctx is the very context
+// WithScopeReuse made, else nil.
+func holderOf(ctx context.Context) *scopeHolder {
+	h, _ := ctx.Value(scopeHolderKey{}).(*scopeHolder)
+	if h == nil || h.ctx != ctx {
+		return nil
+	}
+	return h
+}
+
+// takeHeld returns the idle scope held for ctx, if it has one that has not
+// ended.
+func takeHeld(ctx context.Context) *attemptScope {
+	h := holderOf(ctx)
+	if h == nil {
+		return nil
+	}
+	s := h.idle.Swap(nil)
+	if s != nil && s.cause() != nil {
+		s.release()
+		return nil
+	}
+	return s
+}
+
+// park hands a scope that served a call, and was not spent, back to its
+// context's holder; it reports false when the scope has no holder or the
+// holder already keeps another.
+func (s *attemptScope) park() bool {
+	return s.holder != nil && s.holder.idle.CompareAndSwap(nil, s)
 }

@@ -109,3 +109,52 @@ func TestShareable_OnlyContextsThatNeverEndAndCompareSafely(t *testing.T) {
 	assert.False(t, shareable(ctx))
 	assert.False(t, shareable(context.WithoutCancel(ctx)), "a struct value, not known to compare safely")
 }
+
+// A context made by WithScopeReuse shares one scope between the calls made
+// with it, one after another or at once, even though it may end; when it
+// ends, its scope ends with it and is not handed out again. A context
+// derived from it does not share.
+func TestScope_WithScopeReuseSharesOneScopeUntilTheContextEnds(t *testing.T) {
+	tr, _ := serve(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, okBody) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reuse := WithScopeReuse(ctx)
+	h := holderOf(reuse)
+	require.NotNil(t, h)
+	assert.Nil(t, holderOf(ctx), "only the context WithScopeReuse made has a holder")
+	derived, stop := context.WithTimeout(reuse, time.Minute)
+	defer stop()
+	assert.Nil(t, holderOf(derived), "nor do contexts derived from it")
+
+	_, err := tr.Do(reuse, getReq("/a"), &wireResp{})
+	require.NoError(t, err)
+	first := h.idle.Load()
+	require.NotNil(t, first, "the scope waits in the holder between calls")
+	for i := range 5 {
+		_, err := tr.Do(reuse, getReq("/a"), &wireResp{})
+		require.NoError(t, err)
+		assert.Same(t, first, h.idle.Load(), "call %d reused it", i)
+	}
+	_, err = tr.Do(derived, getReq("/a"), &wireResp{})
+	require.NoError(t, err)
+	assert.Same(t, first, h.idle.Load(), "a derived context's call left it alone")
+
+	done := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := tr.Do(reuse, getReq("/a"), &wireResp{})
+			done <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-done)
+	}
+	require.NotNil(t, h.idle.Load(), "one scope still waits after concurrent calls")
+
+	cancel()
+	held := h.idle.Load()
+	require.Error(t, held.cause(), "the held scope ended with its context")
+	_, err = tr.Do(reuse, getReq("/a"), &wireResp{})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Nil(t, takeHeld(reuse), "an ended scope is never handed out")
+}
