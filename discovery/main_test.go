@@ -2,8 +2,6 @@ package discovery_test
 
 import (
 	"context"
-	"net/http"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -207,29 +205,3 @@ func heartbeat(ctx context.Context, k *kv.KV, inst discovery.Instance, ttl, ever
 	return done
 }
 
-// listTimes records when nodes receive a recursive, non-watch read of a key:
-// a listing.
-type listTimes struct {
-	mu sync.Mutex
-	at []time.Time
-}
-
-func (l *listTimes) hook(key string) deimostest.Hook {
-	return func(r deimostest.Request) deimostest.Fault {
-		if r.Method == http.MethodGet && r.Path == kv.KeyPath(key) &&
-			r.Query.Get("recursive") == "true" && r.Query.Get("wait") == "" {
-			l.mu.Lock()
-			l.at = append(l.at, time.Now())
-			l.mu.Unlock()
-		}
-		return deimostest.FaultNone
-	}
-}
-
-func (l *listTimes) sorted() []time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := slices.Clone(l.at)
-	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
-	return out
-}

@@ -335,19 +335,19 @@ func TestResolver_SpreadsTheRelistsOfResolversThatFellBehindTogether(t *testing.
 		waitForIDs(t, r, "a")
 	}
 
-	var lists listTimes
+	lists := deimostest.NewRecorder(deimostest.Listings("/deimos/services/herd"))
 	for _, n := range c.Nodes() {
-		n.SetHook(lists.hook("/deimos/services/herd"))
+		n.SetHook(lists.Hook())
 	}
 	// A burst of writes elsewhere flushes the history of every idle watcher.
 	for i := range 1100 {
 		_, err := k.Set(t.Context(), "/elsewhere", string(rune('a'+i%26)))
 		require.NoError(t, err)
 	}
-	require.Eventually(t, func() bool { return len(lists.sorted()) >= resolvers },
+	require.Eventually(t, func() bool { return len(lists.Times()) >= resolvers },
 		30*time.Second, 10*time.Millisecond, "every resolver lists again")
 
-	at := lists.sorted()
+	at := lists.Times()
 	p10, p90 := at[len(at)/10], at[len(at)*9/10]
 	assert.GreaterOrEqual(t, p90.Sub(p10), window/4,
 		"the middle 80%% of %d re-lists over a %v jitter window came within %v", len(at), window, p90.Sub(p10))

@@ -3,9 +3,7 @@ package watch_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -234,31 +232,6 @@ func newUnhedgedKV(t testing.TB, endpoints ...string) *kv.KV {
 	return kv.New(tr)
 }
 
-// listTimes records when node n receives a recursive, non-watch read of key:
-// the listing a cache does first and after a cleared history.
-type listTimes struct {
-	mu sync.Mutex
-	at []time.Time
-}
-
-func (l *listTimes) hook(key string) deimostest.Hook {
-	return func(r deimostest.Request) deimostest.Fault {
-		if r.Method == http.MethodGet && r.Path == kv.KeyPath(key) &&
-			r.Query.Get("recursive") == "true" && r.Query.Get("wait") == "" {
-			l.mu.Lock()
-			l.at = append(l.at, time.Now())
-			l.mu.Unlock()
-		}
-		return deimostest.FaultNone
-	}
-}
-
-func (l *listTimes) snapshot() []time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.at)
-}
-
 func TestCache_RelistJitterSpreadsTheRelistsOfCachesThatFellBehindTogether(t *testing.T) {
 	const caches, window = 20, time.Second
 	// Polls end after the watch timeout; the re-poll then finds its index
@@ -274,16 +247,16 @@ func TestCache_RelistJitterSpreadsTheRelistsOfCachesThatFellBehindTogether(t *te
 		defer cache.Close()
 	}
 
-	var lists listTimes
-	c.Node(0).SetHook(lists.hook("/herd"))
+	lists := deimostest.NewRecorder(deimostest.Listings("/herd"))
+	c.Node(0).SetHook(lists.Hook())
 	for i := range 1100 {
 		_, err := k.Set(ctx, "/elsewhere", fmt.Sprint(i))
 		require.NoError(t, err)
 	}
-	require.Eventually(t, func() bool { return len(lists.snapshot()) >= caches },
+	require.Eventually(t, func() bool { return len(lists.Times()) >= caches },
 		20*time.Second, 10*time.Millisecond, "every cache lists again")
 
-	at := lists.snapshot()
+	at := lists.Times()
 	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
 	spread := at[len(at)-1].Sub(at[0])
 	assert.GreaterOrEqual(t, spread, 4*window/10,

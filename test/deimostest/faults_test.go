@@ -219,3 +219,30 @@ func TestPausedNodeHoldsTheAnswerOfARequestInFlight(t *testing.T) {
 	r := <-done
 	assert.Equal(t, 201, r.status)
 }
+
+// A Recorder sees only the requests its predicate picks: Listings picks a
+// key's recursive reads, not plain reads, other keys or watches.
+func TestRecorder_Listings(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	rec := deimostest.NewRecorder(deimostest.Listings("/dir"))
+	c.Node(0).SetHook(rec.Hook())
+	base := c.Endpoints()[0]
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	// A key in /dir, so that the watch below is answered from the history.
+	req, err := http.NewRequest(http.MethodPut, base+"/keys/dir/a?value=1", nil)
+	require.NoError(t, err)
+	resp, err := hc.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	for _, path := range []string{"/keys/dir?recursive=true", "/keys/dir", "/keys/other?recursive=true",
+		"/keys/dir?recursive=true&wait=true&waitIndex=1", "/keys/dir?recursive=true"} {
+		resp, err := hc.Get(base + path)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	at := rec.Times()
+	require.Len(t, at, 2)
+	assert.False(t, at[1].Before(at[0]), "earliest first")
+}
