@@ -40,6 +40,8 @@
 //
 // Every fault has an undo: Node.Stop/Start (connection refused, then the same address
 // again), Node.Pause/Resume (connections accepted, nothing answered), Node.SetLatency,
+// Node.SetCapacity (at most n requests worked on at once, the rest queue: a busy,
+// raft-bound node),
 // Cluster.LoseQuorum/RestoreQuorum (non-watch requests hang WithServerTimeout, then the
 // plain 500; writes received meanwhile are applied in order when quorum returns), and
 // Node.SetHook with FailNext or any Hook (Fault500, FaultDropResponse, FaultGarbage,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -245,4 +246,54 @@ func TestRecorder_Listings(t *testing.T) {
 	at := rec.Times()
 	require.Len(t, at, 2)
 	assert.False(t, at[1].Before(at[0]), "earliest first")
+}
+
+// A node at capacity makes the next request wait its turn, but not a watch:
+// one request held inside the node (by a hook that blocks) keeps a second
+// from being worked on until it is done, while a watch sent meanwhile
+// registers at once.
+func TestCapacity(t *testing.T) {
+	c := deimostest.NewCluster(t, 1)
+	cl := newClient(t, c)
+	cl.put("/k", "v")
+	n := c.Node(0)
+	n.SetCapacity(1)
+	hold, inside := make(chan struct{}), make(chan int64, 4)
+	release := sync.OnceFunc(func() { close(hold) })
+	t.Cleanup(release) // before the cluster's cleanup, even when the test fails
+	n.SetHook(func(r deimostest.Request) deimostest.Fault {
+		if r.Method == http.MethodGet && r.Query.Get("wait") == "" {
+			inside <- r.Seq
+			if r.Query.Get("hold") == "true" {
+				<-hold
+			}
+		}
+		return deimostest.FaultNone
+	})
+	gets := n.Requests(http.MethodGet)
+	first := make(chan resp, 1)
+	go func() { first <- cl.get("/k?hold=true") }()
+	<-inside
+	second := make(chan resp, 1)
+	go func() { second <- cl.get("/k") }()
+
+	watchers := c.Watchers()
+	watch := make(chan resp, 1)
+	go func() { watch <- cl.get("/k?wait=true") }()
+	require.Eventually(t, func() bool { return c.Watchers() == watchers+1 }, 5*time.Second, time.Millisecond,
+		"a watch does not wait for a turn")
+	require.Equal(t, gets+3, n.Requests(http.MethodGet), "both reads and the watch arrived")
+	require.Never(t, func() bool { return len(inside) > 0 }, 100*time.Millisecond, time.Millisecond,
+		"the second read is not worked on while the node is at capacity")
+
+	release()
+	require.Equal(t, 200, (<-first).status)
+	<-inside // the second request's turn
+	require.Equal(t, 200, (<-second).status)
+	cl.put("/k", "w") // ends the watch
+	require.Equal(t, 200, (<-watch).status)
+
+	n.SetCapacity(0)
+	n.SetHook(nil)
+	require.Equal(t, 200, cl.get("/k").status, "no limit any more")
 }

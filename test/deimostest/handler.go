@@ -14,8 +14,8 @@ type nodeHandler struct {
 	g *generation
 }
 
-// ServeHTTP counts the request, then applies pause, latency and the hook's fault before
-// routing it like the real server.
+// ServeHTTP counts the request, then applies pause, capacity, latency and the hook's
+// fault before routing it like the real server.
 func (h *nodeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	seq, hook := h.n.count(r.Method)
 	if !h.g.enter() {
@@ -23,7 +23,15 @@ func (h *nodeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.g.active.Done()
 	preread(r)
-	if !h.n.waitResumed(r.Context(), h.g.stop) || !h.n.delay(h.g.stop) {
+	if !h.n.waitResumed(r.Context(), h.g.stop) {
+		return
+	}
+	release, ok := h.n.take(r, h.g.stop)
+	if !ok {
+		return
+	}
+	defer release()
+	if !h.n.delay(h.g.stop) {
 		return
 	}
 	fault := FaultNone

@@ -24,6 +24,7 @@ type Node struct {
 	gen     *generation   // nil while stopped
 	resume  chan struct{} // non-nil while paused; closed by Resume
 	latency time.Duration
+	slots   chan struct{} // one per request the node works on at once; nil: no limit
 	hook    Hook
 	counts  map[string]int64
 	total   int64
@@ -197,6 +198,42 @@ func (n *Node) SetLatency(d time.Duration) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.latency = d
+}
+
+// SetCapacity makes the node work on at most n requests at a time (0 removes
+// the limit); the others wait their turn in arrival order, and each one's
+// latency (SetLatency) starts when its turn comes. A real node is bound by
+// its raft log, every GET included (docs/protocol.md §13.2): with a latency
+// of 2 ms and a capacity of 4, this node serves at most 2,000 requests a
+// second, and under more load than that its answers queue, which is the
+// shape hedged reads must not make worse. Watches waiting for an event are
+// not counted: a real node holds them without raft work. A request already
+// in line keeps its place after its client gave up, as one a real node has
+// proposed would.
+func (n *Node) SetCapacity(capacity int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.slots = nil
+	if capacity > 0 {
+		n.slots = make(chan struct{}, capacity)
+	}
+}
+
+// take waits for a turn to work on r under the node's capacity and returns
+// how to give it back; false if the node stopped meanwhile.
+func (n *Node) take(r *http.Request, stop <-chan struct{}) (release func(), ok bool) {
+	n.mu.Lock()
+	slots := n.slots
+	n.mu.Unlock()
+	if slots == nil || r.URL.Query().Get("wait") == "true" {
+		return func() {}, true
+	}
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, true
+	case <-stop:
+		return nil, false
+	}
 }
 
 // delay sleeps for the node's latency; false if the node stopped meanwhile.
