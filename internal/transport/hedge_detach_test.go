@@ -22,9 +22,14 @@ func seedLatency(t *testing.T, tr *Transport, d time.Duration) {
 	seen := map[*endpoints.Endpoint]bool{}
 	for i := 0; len(seen) < tr.set.Len(); i++ {
 		require.Less(t, i, 1000, "every endpoint is picked")
-		seen[tr.set.Pick(nil)] = true
+		ep := tr.set.Pick(nil)
+		if !seen[ep] {
+			seen[ep] = true
+			ep.Begin() // a busy endpoint loses the pick to the others
+		}
 	}
 	for ep := range seen {
+		ep.End()
 		for range 64 {
 			ep.ObserveLatency(d)
 		}
