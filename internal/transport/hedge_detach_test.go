@@ -19,17 +19,22 @@ import (
 // hedge delay.
 func seedLatency(t *testing.T, tr *Transport, d time.Duration) {
 	t.Helper()
+	const busy = 1000
 	seen := map[*endpoints.Endpoint]bool{}
 	for i := 0; len(seen) < tr.set.Len(); i++ {
 		require.Less(t, i, 1000, "every endpoint is picked")
 		ep := tr.set.Pick(nil)
 		if !seen[ep] {
 			seen[ep] = true
-			ep.Begin() // a busy endpoint loses the pick to the others
+			for range busy {
+				ep.Begin() // a busy endpoint loses the pick to the others
+			}
 		}
 	}
 	for ep := range seen {
-		ep.End()
+		for range busy {
+			ep.End()
+		}
 		for range 64 {
 			ep.ObserveLatency(d)
 		}
