@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
+	"github.com/marsevilspirit/deimos-client/observe"
 )
 
 // seedLatency fills the latency window of every endpoint of tr with d, so
@@ -171,4 +172,67 @@ func TestHedge_CloseCutsADetachedPrimary(t *testing.T) {
 	require.NoError(t, tr.Close())
 	assert.Less(t, time.Since(start), 500*time.Millisecond, "Close does not wait out the attempt")
 	require.Error(t, <-done)
+}
+
+// When one copy of a detached read fails and the other answers, the call
+// has the answer, and the hooks tell both: the failed copy as retried, the
+// other as the call's.
+func TestHedge_ADetachedReadSurvivesEitherCopyFailing(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		primaryFails   bool
+		primary, hedge time.Duration
+	}{
+		{"the primary fails after the hedge left", true, 40 * time.Millisecond, 100 * time.Millisecond},
+		{"the hedge fails before the primary answers", false, 80 * time.Millisecond, 10 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var seq atomic.Int64
+			h := func(w http.ResponseWriter, r *http.Request) {
+				isPrimary := seq.Add(1)%2 == 1
+				d := tc.hedge
+				if isPrimary {
+					d = tc.primary
+				}
+				select {
+				case <-time.After(d):
+				case <-r.Context().Done():
+					return
+				}
+				if isPrimary == tc.primaryFails {
+					panic(http.ErrAbortHandler) // the connection drops: no answer
+				}
+				io.WriteString(w, okBody)
+			}
+			rec := &recorder{t: t}
+			tr, _, idle := newHedgeRig(t, h, 20*time.Millisecond, withHooks(rec.hooks()))
+			seedLatency(t, tr, 200*time.Millisecond)
+			var out wireResp
+			_, err := tr.Do(context.Background(), getReq("/a"), &out)
+			require.NoError(t, err)
+			require.Equal(t, "v", out.Node.Value)
+			require.Eventually(t, func() bool { _, a := rec.ended(); return a == 2 && idle() }, 2*time.Second, time.Millisecond)
+
+			got := rec.snapshot()
+			require.Len(t, got.ops, 1)
+			assert.Equal(t, observe.OK, got.ops[0].Outcome)
+			assert.Equal(t, 2, got.ops[0].Attempts)
+			assert.Equal(t, 1, got.ops[0].Hedges)
+			byHedged := map[bool]observe.Outcome{}
+			for i, r := range got.results {
+				byHedged[got.attempts[i].Hedged] = r.Outcome
+			}
+			failed, answered := observe.Outcome(observe.Retried), observe.Outcome(observe.OK)
+			if !tc.primaryFails {
+				failed, answered = answered, failed
+			}
+			assert.Equal(t, failed, byHedged[false], "the primary")
+			assert.Equal(t, answered, byHedged[true], "the hedge")
+			if tc.primaryFails {
+				assert.Equal(t, int64(1), tr.primariesLost.Load())
+			} else {
+				assert.Zero(t, tr.primariesLost.Load())
+			}
+		})
+	}
 }
