@@ -193,6 +193,15 @@ func (e *Endpoint) observeFailure(err error, hard bool, threshold int) (time.Dur
 // without samples. Callers hold e.mu.
 func (e *Endpoint) recentHigh() time.Duration { return e.lat.quantile() }
 
+// RecentHigh returns the recent high percentile of e's own answer latency,
+// 0 without samples. Hedged reads compare it with the hedge delay to tell
+// whether a read to e will likely be hedged.
+func (e *Endpoint) RecentHigh() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.recentHigh()
+}
+
 // score is the cost of sending one more request to e: lower is better.
 // Callers hold e.mu.
 func (e *Endpoint) score(now time.Time) float64 {

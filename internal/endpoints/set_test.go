@@ -308,6 +308,8 @@ func TestPeerLatency_IsTheFastestOtherHealthyEndpointsHighPercentile(t *testing.
 		b.ObserveLatency(time.Millisecond)
 	}
 	assert.Equal(t, time.Millisecond, s.PeerLatency(a), "the window moves on")
+	assert.Equal(t, time.Microsecond, a.RecentHigh(), "an endpoint's own percentile")
+	assert.Equal(t, time.Millisecond, b.RecentHigh())
 }
 
 func TestSet_ConcurrentUse(t *testing.T) {

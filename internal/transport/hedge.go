@@ -1,48 +1,59 @@
 package transport
 
 import (
-	"context"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/marsevilspirit/deimos-client/internal/endpoints"
-	"github.com/marsevilspirit/deimos-client/observe"
 )
 
-// hedge is the shared state of a hedged read. The primary attempt A runs on
-// the caller's goroutine, so the common case costs no extra goroutine hop. If
-// A has not answered within the hedge delay, the hedge's timer sends attempt
-// B to another healthy endpoint. The first response wins.
+// hedge is the shared state of a hedged read: attempt A goes to the picked
+// endpoint and, if it has not answered within the hedge delay, the hedge's
+// timer sends attempt B to another healthy endpoint. The first response
+// wins.
 //
-// A losing B is never cut: cancelling an HTTP/1.1 request in flight kills
-// its connection, so B runs on to its answer, which is drained back into the
-// pool, or to its own attempt timeout (a hung node, whose connection is lost
-// anyway). A losing A must be cancelled to free the caller; that costs its
-// connection, which only happens when A was slower than the hedge delay
-// plus B's whole answer (a hung or very slow node).
+// A losing copy is never cut if it can be helped: cancelling an HTTP/1.1
+// request in flight kills its connection, so a loser runs on to its answer,
+// which is drained back into the pool, or to its own attempt timeout (a
+// hung node, whose connection is lost anyway). Where A runs decides whether
+// it can be spared:
+//
+//   - Inline, when a hedge is unlikely (A's endpoint recently answered
+//     within the hedge delay, or the budget allows no hedge): A runs on the
+//     caller's goroutine, in the call's attempt scope, so the common case
+//     costs no goroutine, context or allocation of its own. If B wins
+//     anyway, A must be cut to free the caller, which costs its connection.
+//   - Detached, when a hedge is likely (A's endpoint's own recent high
+//     percentile exceeds the hedge delay): A runs off the caller's goroutine
+//     like B, in a context of its own (see hedge.detach), and the caller
+//     waits for the first answer (hedgeResult). A losing A then runs on and
+//     is drained, as a losing B is. This costs a goroutine and a context,
+//     spent only where a hedge would otherwise cost a connection.
 type hedge struct {
 	mu       sync.Mutex
 	aDone    bool // A returned; B may no longer start
+	aFailed  bool // a detached A failed before B won: its failure is sent
 	launched bool // B started; it reports on results unless A won
 	won      bool // a response was claimed
 	aWon     bool
-	results  chan attemptResult // made when B starts; B sends at most once
+	results  chan attemptResult // made when B starts, or A detaches; each copy sends at most once
 
 	// Set before the timer is armed, read by its goroutine.
 	timer  *time.Timer // fires launch; made once, re-armed by each attempt
 	c      *call
 	epA    *endpoints.Endpoint
-	scopeA *attemptScope // A's scope, cut when B wins
+	scopeA *attemptScope // an inline A's scope, cut when B wins; nil when A is detached
 	number int           // the attempt's number, for hooks and logs
 }
 
 type attemptResult struct {
-	ep   *endpoints.Endpoint
-	resp *http.Response
-	err  error
-	obs  *attemptObs // the hedge's observation, when it won
+	ep      *endpoints.Endpoint
+	resp    *http.Response
+	err     error
+	obs     *attemptObs // the copy's observation: when it won, or a detached A's failure
+	primary bool        // from a detached A
 }
 
 // hedgeFactor: a read is hedged once it has waited this many times the
@@ -68,7 +79,8 @@ func (t *Transport) hedgeDelay(ep *endpoints.Endpoint) time.Duration {
 }
 
 // sendHedged sends a safe read to c.ep and, after the hedge delay, also to
-// another healthy endpoint.
+// another healthy endpoint. A runs on the caller's goroutine unless a hedge
+// is likely (see hedge).
 func (c *call) sendHedged() (*http.Response, error) {
 	t, epA := c.t, c.ep
 	delay := t.hedgeDelay(epA)
@@ -77,6 +89,9 @@ func (c *call) sendHedged() (*http.Response, error) {
 	if c.dirty {
 		// An earlier attempt's hedge fired: its B may still use c.hedge.
 		h = new(hedge)
+	}
+	if epA.RecentHigh() > delay && t.hedges.affordable() && t.track() {
+		return c.sendDetached(h, delay)
 	}
 	s := c.attemptScope()
 	h.reset(c, epA, s)
@@ -114,7 +129,7 @@ func (c *call) sendHedged() (*http.Response, error) {
 	bWon := h.won
 	h.mu.Unlock()
 	errA := c.primaryLost(s, epA, obsA, resp, err, bWon, elapsed)
-	return c.hedgeResult(h, errA)
+	return c.hedgeResult(h, errA, false)
 }
 
 // finishPrimary completes attempt A like an unhedged attempt.
@@ -160,26 +175,67 @@ func (c *call) primaryLost(s *attemptScope, epA *endpoints.Endpoint, obsA *attem
 	return errA
 }
 
-// hedgeResult waits for B when A lost: B's answer if it won, else A's error
-// (B's is noted against its endpoint).
-func (c *call) hedgeResult(h *hedge, errA error) (*http.Response, error) {
-	r := <-h.results
-	if r.err == nil {
-		c.ep = r.ep
-		if c.obs != nil {
-			c.obs.hedgeWon(r.obs, errA)
+// hedgeResult waits for what the copies still out report: the first answer
+// wins; once every copy failed, A's error is the attempt's (B's is noted
+// against its endpoint). aPending says A is detached and has not reported;
+// otherwise A already lost (errA is its error, if it failed) and B is out.
+func (c *call) hedgeResult(h *hedge, errA error, aPending bool) (*http.Response, error) {
+	bFailed := false
+	for {
+		r := <-h.results
+		switch {
+		case r.err == nil:
+			if aPending && !r.primary && h.primaryFailed() {
+				errA = c.primaryFailure(<-h.results) // sent before B won: it is next
+			}
+			c.ep = r.ep
+			if c.obs != nil {
+				c.obs.hedgeWon(r.obs, errA)
+			}
+			return r.resp, nil
+		case r.primary:
+			errA, aPending = c.primaryFailure(r), false
+			if bFailed || !h.hedgeLaunched() {
+				return nil, errA
+			}
+		default:
+			if c.blames(r.err) {
+				c.note(r.ep, &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: r.ep.URL(), Err: unwrapURLError(r.err)})
+			}
+			bFailed = true
+			if !aPending {
+				return nil, errA
+			}
 		}
-		return r.resp, nil
 	}
-	if c.blames(r.err) {
-		c.note(r.ep, &RequestError{Op: c.req.Op, Key: c.req.Key, Endpoint: r.ep.URL(), Err: unwrapURLError(r.err)})
+}
+
+// primaryFailure takes the failure of a detached A: its observation becomes
+// the current one, which the retry decision or the call's end tells.
+func (c *call) primaryFailure(r attemptResult) error {
+	if c.obs != nil {
+		c.obs.cur = r.obs
 	}
-	return nil, errA
+	return r.err
+}
+
+// primaryFailed reports whether a detached A failed before B won.
+func (h *hedge) primaryFailed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.aFailed
+}
+
+// hedgeLaunched reports whether B went out; final once A returned.
+func (h *hedge) hedgeLaunched() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.launched
 }
 
 // reset prepares h for attempt A of c to epA in scope s.
 func (h *hedge) reset(c *call, epA *endpoints.Endpoint, s *attemptScope) {
-	h.aDone, h.launched, h.won, h.aWon, h.results = false, false, false, false, nil
+	h.aDone, h.aFailed, h.launched, h.won, h.aWon, h.results = false, false, false, false, false, nil
 	h.c, h.epA, h.scopeA, h.number = c, epA, s, c.tries+1
 }
 
@@ -190,145 +246,6 @@ func (h *hedge) arm(delay time.Duration) {
 		return
 	}
 	h.timer.Reset(delay)
-}
-
-// hedgeCopy is attempt B of a hedged read.
-type hedgeCopy struct {
-	ep         *endpoints.Endpoint
-	ctx        context.Context
-	cancel     context.CancelFunc
-	stopCaller func() bool // disarms the caller's end cutting B
-	stopClose  func() bool // disarms Close cutting B
-	obs        *attemptObs // nil when the call is not observed
-}
-
-// end releases B's context and what watches it.
-func (b *hedgeCopy) end() {
-	b.stopCaller()
-	b.stopClose()
-	b.cancel()
-}
-
-// fire runs on the hedge timer's goroutine: it sends attempt B unless A has
-// returned, no other healthy endpoint exists or the budget is spent.
-func (h *hedge) fire() {
-	c := h.c
-	t := c.t
-	b, ok := h.launch()
-	if !ok {
-		return
-	}
-	defer t.untrack()
-	t.hedgesSent.Add(1)
-	if t.cfg.Logger != nil {
-		t.cfg.Logger.Debug("deimos hedged read", "slow", h.epA.URL(), "endpoint", b.ep.URL(), "path", c.req.Path)
-	}
-	b.ep.Begin()
-	start := time.Now()
-	resp, err := c.sendCopy(&b, h.number)
-	elapsed := time.Since(start)
-
-	h.mu.Lock()
-	aWon := h.aWon
-	if err == nil && !h.won {
-		h.won = true
-		h.mu.Unlock()
-		t.primariesLost.Add(1)
-		b.ep.ObserveLatency(elapsed)
-		// The caller's end still cuts the body B won with (stopCaller stays armed).
-		resp.Body = &attemptBody{ReadCloser: resp.Body, cancel: b.end, ep: b.ep}
-		h.scopeA.cut() // free the caller
-		if b.obs != nil {
-			b.obs.answered(resp)
-		}
-		h.results <- attemptResult{ep: b.ep, resp: resp, obs: b.obs} // the caller tells how it ends
-		return
-	}
-	h.mu.Unlock()
-	h.lost(&b, resp, err, aWon, elapsed)
-}
-
-// sendCopy sends B, which belongs to attempt number of c. It runs on the
-// hedge's goroutine and reads only what stays put during the call.
-func (c *call) sendCopy(b *hedgeCopy, number int) (*http.Response, error) {
-	hreq, err := c.newHTTPRequest(b.ctx, b.ep)
-	if err != nil {
-		return nil, err
-	}
-	c.logRequest(hreq, number)
-	resp, err := c.t.rt.RoundTrip(hreq)
-	if err == nil {
-		c.logResponse(hreq, resp)
-	}
-	return resp, err
-}
-
-// launch decides, under h.mu, whether B goes out, and prepares it: its
-// endpoint, its context, and its observation.
-func (h *hedge) launch() (hedgeCopy, bool) {
-	c := h.c
-	t := c.t
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.aDone {
-		return hedgeCopy{}, false
-	}
-	epB := t.set.PickHealthy(h.epA)
-	if epB == nil || !t.hedges.take() || !t.track() {
-		return hedgeCopy{}, false
-	}
-	b := hedgeCopy{ep: epB}
-	// B outlives the caller's context once A has won: callers cancel as soon
-	// as the call returns, and cutting B then would cost its connection.
-	// Until A wins, the caller's end is B's end too. Close always ends it.
-	d, opCut := c.attemptTimeout()
-	b.ctx, b.cancel = context.WithTimeoutCause(context.WithoutCancel(c.ctx), d, c.attemptCause(opCut))
-	cancelB := b.cancel
-	b.stopCaller = context.AfterFunc(c.ctx, func() {
-		h.mu.Lock()
-		aWon := h.aWon
-		h.mu.Unlock()
-		if !aWon {
-			cancelB()
-		}
-	})
-	b.stopClose = context.AfterFunc(t.ctx, cancelB)
-	h.launched, h.results = true, make(chan attemptResult, 1)
-	if c.obs != nil {
-		b.obs = c.obs.beginHedge(epB, h.number)
-	}
-	return b, true
-}
-
-// lost ends a B that did not win: it answered after A, ran out its own
-// time after A won, or failed (then A's error decides what happens next).
-func (h *hedge) lost(b *hedgeCopy, resp *http.Response, err error, aWon bool, elapsed time.Duration) {
-	c := h.c
-	t := c.t
-	outcome := observe.Superseded
-	switch {
-	case err == nil: // A won; B's answer goes back to the pool
-		if b.obs != nil {
-			b.obs.answered(resp)
-		}
-		closeBody(resp.Body)
-		b.ep.ObserveLatency(elapsed)
-		t.hedges.wasted()
-	case aWon: // A won and B never answered (or Close ended it): slow, not dead
-		t.hedgesCut.Add(1)
-		b.ep.ObserveSlow(elapsed)
-		t.hedges.wasted()
-		err = nil
-	default:
-		err = c.attemptFailed(b.ep, context.Cause(b.ctx), err)
-		outcome = observe.Retried
-		h.results <- attemptResult{ep: b.ep, err: err}
-	}
-	b.end()
-	b.ep.End()
-	if b.obs != nil {
-		c.obs.end(b.obs, outcome, err)
-	}
 }
 
 // track registers a background goroutine Close waits for; false once closed.
@@ -363,6 +280,9 @@ func (b *hedgeBudget) earn() {
 		b.credit.Add(hedgeEarn)
 	}
 }
+
+// affordable reports whether take would now succeed.
+func (b *hedgeBudget) affordable() bool { return b.credit.Load() >= hedgeCost }
 
 func (b *hedgeBudget) take() bool {
 	for {

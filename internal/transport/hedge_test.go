@@ -16,9 +16,9 @@ import (
 )
 
 // newHedgeRig starts two servers answering with h and a transport over them
-// whose hedge delay is fixed at delay. It returns the transport, the count of
+// whose hedge delay is fixed at delay (mod may change its configuration). It returns the transport, the count of
 // connections it dialled, and a check that no attempt is in flight.
-func newHedgeRig(t *testing.T, h http.HandlerFunc, delay time.Duration) (*Transport, *atomic.Int64, func() bool) {
+func newHedgeRig(t *testing.T, h http.HandlerFunc, delay time.Duration, mod ...func(*Config)) (*Transport, *atomic.Int64, func() bool) {
 	t.Helper()
 	s1, s2 := httptest.NewServer(h), httptest.NewServer(h)
 	t.Cleanup(s1.Close)
@@ -28,7 +28,11 @@ func newHedgeRig(t *testing.T, h http.HandlerFunc, delay time.Duration) (*Transp
 	t.Cleanup(hc.CloseIdleConnections)
 	tu := defaultTuning(time.Second)
 	tu.hedgeFloor, tu.hedgeCap, tu.hedgeDefault = delay, delay, delay
-	tr, err := newTransport(Config{Endpoints: []string{s1.URL, s2.URL}, RequestTimeout: time.Second, HTTPClient: hc}, &tu)
+	cfg := Config{Endpoints: []string{s1.URL, s2.URL}, RequestTimeout: time.Second, HTTPClient: hc}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	tr, err := newTransport(cfg, &tu)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tr.Close() })
 	idle := func() bool {

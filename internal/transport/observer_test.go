@@ -214,35 +214,45 @@ func TestHooks_WriteCountsItsBodyAndOutcome(t *testing.T) {
 }
 
 func TestHooks_HedgedReadReportsBothCopies(t *testing.T) {
-	c := deimostest.NewCluster(t, 2)
-	rec := &recorder{t: t}
-	tr := clusterTransport(t, c, withHooks(rec.hooks()))
-	set(t, tr, "/h", "v")
-	for _, n := range c.Nodes() {
-		// Both slower than the hedge delay (no latency samples yet: 50 ms),
-		// so a hedge goes out and one of the two copies wins.
-		n.SetLatency(150 * time.Millisecond)
-	}
-	_, err := tr.Do(context.Background(), getReq("/h"), nil)
-	require.NoError(t, err)
-	// The loser may end after the call returned.
-	require.Eventually(t, func() bool { _, a := rec.ended(); return a == 3 }, 5*time.Second, time.Millisecond)
+	// inline: no latency samples yet, the primary runs on the caller's
+	// goroutine; detached: the endpoints look slow, so it runs off it.
+	for _, detached := range []bool{false, true} {
+		t.Run(map[bool]string{false: "inline", true: "detached"}[detached], func(t *testing.T) {
+			c := deimostest.NewCluster(t, 2)
+			rec := &recorder{t: t}
+			tr := clusterTransport(t, c, withHooks(rec.hooks()))
+			set(t, tr, "/h", "v")
+			if detached {
+				seedLatency(t, tr, time.Second)
+			}
+			for _, n := range c.Nodes() {
+				// Both slower than the hedge delay (at most the cap), so a
+				// hedge goes out and one of the two copies wins.
+				n.SetLatency(150 * time.Millisecond)
+			}
+			tr.tune.hedgeCap = 50 * time.Millisecond
+			_, err := tr.Do(context.Background(), getReq("/h"), nil)
+			require.NoError(t, err)
+			// The loser may end after the call returned.
+			require.Eventually(t, func() bool { _, a := rec.ended(); return a == 3 }, 5*time.Second, time.Millisecond)
 
-	got := rec.snapshot()
-	op := got.ops[1]
-	assert.Equal(t, observe.OK, op.Outcome)
-	assert.Equal(t, 2, op.Attempts)
-	assert.Equal(t, 1, op.Hedges)
-	byOutcome := map[observe.Outcome]observe.Attempt{}
-	for i, r := range got.results[1:] {
-		byOutcome[r.Outcome] = got.attempts[i+1]
+			got := rec.snapshot()
+			op := got.ops[1]
+			assert.Equal(t, observe.OK, op.Outcome)
+			assert.Equal(t, 2, op.Attempts)
+			assert.Equal(t, 1, op.Hedges)
+			byOutcome := map[observe.Outcome]observe.Attempt{}
+			for i, r := range got.results[1:] {
+				byOutcome[r.Outcome] = got.attempts[i+1]
+			}
+			require.Contains(t, byOutcome, observe.OK)
+			require.Contains(t, byOutcome, observe.Superseded)
+			assert.NotEqual(t, byOutcome[observe.OK].Endpoint, byOutcome[observe.Superseded].Endpoint)
+			assert.NotEqual(t, byOutcome[observe.OK].Hedged, byOutcome[observe.Superseded].Hedged, "one primary, one hedge")
+			assert.Equal(t, 1, byOutcome[observe.OK].Number)
+			assert.Equal(t, 1, byOutcome[observe.Superseded].Number, "a hedge has its primary's number")
+		})
 	}
-	require.Contains(t, byOutcome, observe.OK)
-	require.Contains(t, byOutcome, observe.Superseded)
-	assert.NotEqual(t, byOutcome[observe.OK].Endpoint, byOutcome[observe.Superseded].Endpoint)
-	assert.NotEqual(t, byOutcome[observe.OK].Hedged, byOutcome[observe.Superseded].Hedged, "one primary, one hedge")
-	assert.Equal(t, 1, byOutcome[observe.OK].Number)
-	assert.Equal(t, 1, byOutcome[observe.Superseded].Number, "a hedge has its primary's number")
 }
 
 func TestHooks_EndpointStatesAndAllFailingAreLoggedOncePerTransition(t *testing.T) {

@@ -94,11 +94,16 @@ func (p *opObs) beginAttempt(ep *endpoints.Endpoint, number int) *attemptObs {
 	return a
 }
 
-// beginHedge starts observing a hedge, sent on the hedge's goroutine.
-func (p *opObs) beginHedge(ep *endpoints.Endpoint, number int) *attemptObs {
+// beginCopy starts observing a copy of a hedged read sent off the Do
+// goroutine: the hedge, or a detached primary (hedged false). It is not the
+// current attempt: a hedge becomes it when it wins (hedgeWon), a detached
+// primary when it wins or fails; a copy that lost tells its own end.
+func (p *opObs) beginCopy(ep *endpoints.Endpoint, number int, hedged bool) *attemptObs {
 	a := new(attemptObs)
-	p.hedges.Add(1)
-	p.begin(a, ep, number, true)
+	if hedged {
+		p.hedges.Add(1)
+	}
+	p.begin(a, ep, number, hedged)
 	return a
 }
 
@@ -142,8 +147,10 @@ func (p *opObs) end(a *attemptObs, out observe.Outcome, err error) {
 	}
 }
 
-// hedgeWon makes the winning hedge b the current attempt and tells how the
-// primary one ended: it failed (errA), or it was merely slower.
+// hedgeWon makes the winning copy b the current attempt and tells how the
+// current one (an inline primary, or a detached one that failed) ended: it
+// failed (errA), or it was merely slower. A detached primary still running
+// is not current: it tells its own end.
 func (p *opObs) hedgeWon(b *attemptObs, errA error) {
 	if errA != nil {
 		p.endCurrent(observe.Retried, errA)

@@ -87,8 +87,8 @@ type Transport struct {
 
 	// Counters for tests and diagnostics.
 	hedgesSent    atomic.Int64 // second attempts sent
-	primariesLost atomic.Int64 // hedges that answered first (the primary's connection is cut)
-	hedgesCut     atomic.Int64 // losing hedges cut after their grace period (their connection too)
+	primariesLost atomic.Int64 // hedges that answered first (an inline primary's connection is cut)
+	hedgesCut     atomic.Int64 // losing copies, hedges or detached primaries, that never answered (their connection too)
 
 	closed atomic.Bool
 	ctx    context.Context // ends background work on Close
