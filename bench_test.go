@@ -30,6 +30,7 @@ import (
 
 	deimos "github.com/marsevilspirit/deimos-client"
 	"github.com/marsevilspirit/deimos-client/internal/benchpair"
+	"github.com/marsevilspirit/deimos-client/observe"
 	"github.com/marsevilspirit/deimos-client/test/deimostest"
 )
 
@@ -69,14 +70,25 @@ func BenchmarkSet(b *testing.B) {
 // BenchmarkHedging: 16 goroutines reading from three endpoints that each
 // take about 2 ms per request (the shape of a real cluster, where a GET goes
 // through raft), with hedging on and off and plain net/http round-robin;
-// then with one node ten times slower. Besides the usual figures it reports
+// then with one node ten times slower; then with every node busy (a few
+// reads at a time, the rest queued). Besides the usual figures it reports
 // the connections each client dialled per thousand reads (dials/kop-hedging,
 // dials/kop-nohedging) in the benchmark's last run: a cut request costs one.
 func BenchmarkHedging(b *testing.B) {
 	c := deimostest.NewCluster(b, 3)
-	var hedgedDials, unhedgedDials, hedgedOps, unhedgedOps atomic.Int64
-	hedged := benchClient(b, c, deimos.WithHTTPClient(dialCounting(b, &hedgedDials)))
-	unhedged := benchClient(b, c, deimos.WithoutHedging(), deimos.WithHTTPClient(dialCounting(b, &unhedgedDials)))
+	var hedgedDials, unhedgedDials, hedgedOps, unhedgedOps, hedges atomic.Int64
+	// Both clients count their attempts through the same hook, so both pay
+	// for it alike; the hedged one's hedges are reported per thousand reads.
+	countHedges := func(counter *atomic.Int64) deimos.Option {
+		return deimos.WithHooks(observe.Hooks{AttemptStart: func(ctx context.Context, a observe.Attempt) context.Context {
+			if a.Hedged && counter != nil {
+				counter.Add(1)
+			}
+			return ctx
+		}})
+	}
+	hedged := benchClient(b, c, deimos.WithHTTPClient(dialCounting(b, &hedgedDials)), countHedges(&hedges))
+	unhedged := benchClient(b, c, deimos.WithoutHedging(), deimos.WithHTTPClient(dialCounting(b, &unhedgedDials)), countHedges(nil))
 	if _, err := hedged.Set(context.Background(), benchKey, "value"); err != nil {
 		b.Fatal(err)
 	}
@@ -96,7 +108,7 @@ func BenchmarkHedging(b *testing.B) {
 		{Name: "nethttp", Op: func(ctx context.Context) error { return plain.get(ctx, benchKey) }},
 	}
 	run := func(b *testing.B) {
-		for _, n := range []*atomic.Int64{&hedgedDials, &unhedgedDials, &hedgedOps, &unhedgedOps} {
+		for _, n := range []*atomic.Int64{&hedgedDials, &unhedgedDials, &hedgedOps, &unhedgedOps, &hedges} {
 			n.Store(0)
 		}
 		benchpair.Compare(b, benchpair.Config{Workers: 16}, sides...)
@@ -105,6 +117,7 @@ func BenchmarkHedging(b *testing.B) {
 		}
 		b.ReportMetric(perKop(&hedgedDials, &hedgedOps), "dials/kop-hedging")
 		b.ReportMetric(perKop(&unhedgedDials, &unhedgedOps), "dials/kop-nohedging")
+		b.ReportMetric(perKop(&hedges, &hedgedOps), "hedges/kop")
 	}
 	for _, n := range c.Nodes() {
 		n.SetLatency(2 * time.Millisecond)
@@ -112,6 +125,15 @@ func BenchmarkHedging(b *testing.B) {
 	b.Run("uniform/par16", run)
 	c.Node(0).SetLatency(20 * time.Millisecond)
 	b.Run("oneslow/par16", run)
+	// A busy cluster: each node works on four reads at a time, 2 ms each,
+	// and queues the rest, as a raft-bound node does; 16 readers keep every
+	// queue full, so every answer is late alike and a hedge would only add
+	// load.
+	for _, n := range c.Nodes() {
+		n.SetLatency(2 * time.Millisecond)
+		n.SetCapacity(4)
+	}
+	b.Run("busy/par16", run)
 }
 
 // dialCounting is an HTTP client with the pool the client makes by
