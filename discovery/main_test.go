@@ -204,4 +204,3 @@ func heartbeat(ctx context.Context, k *kv.KV, inst discovery.Instance, ttl, ever
 	}()
 	return done
 }
-

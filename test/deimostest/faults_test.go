@@ -271,24 +271,32 @@ func TestCapacity(t *testing.T) {
 		return deimostest.FaultNone
 	})
 	gets := n.Requests(http.MethodGet)
-	first := make(chan resp, 1)
-	go func() { first <- cl.get("/k?hold=true") }()
+	send := func(pathQuery string) <-chan resp {
+		out := make(chan resp, 1)
+		go func() {
+			r, err := cl.try(context.Background(), http.MethodGet, "/keys"+pathQuery, nil)
+			if err != nil {
+				r.status = -1
+			}
+			out <- r
+		}()
+		return out
+	}
+	first := send("/k?hold=true")
 	<-inside
-	second := make(chan resp, 1)
-	go func() { second <- cl.get("/k") }()
-
+	second := send("/k")
 	watchers := c.Watchers()
-	watch := make(chan resp, 1)
-	go func() { watch <- cl.get("/k?wait=true") }()
+	watch := send("/k?wait=true")
 	require.Eventually(t, func() bool { return c.Watchers() == watchers+1 }, 5*time.Second, time.Millisecond,
 		"a watch does not wait for a turn")
-	require.Equal(t, gets+3, n.Requests(http.MethodGet), "both reads and the watch arrived")
+	require.Eventually(t, func() bool { return n.Requests(http.MethodGet) == gets+3 }, 5*time.Second, time.Millisecond,
+		"both reads and the watch arrived")
 	require.Never(t, func() bool { return len(inside) > 0 }, 100*time.Millisecond, time.Millisecond,
 		"the second read is not worked on while the node is at capacity")
 
 	release()
 	require.Equal(t, 200, (<-first).status)
-	<-inside // the second request's turn
+	<-inside // the second read's turn
 	require.Equal(t, 200, (<-second).status)
 	cl.put("/k", "w") // ends the watch
 	require.Equal(t, 200, (<-watch).status)
