@@ -103,6 +103,13 @@ func (n *clusterNemesis) run(ctx context.Context, rng *rand.Rand) {
 			}
 			node.SetLatency(d)
 			undo = func() { node.SetLatency(0) }
+		case 8, 9:
+			// A busy node: it works on one or two requests at a time and
+			// queues the rest, as a raft-bound node under load does.
+			n.inc("busy")
+			node.SetLatency(between(rng, 2*time.Millisecond, 10*time.Millisecond))
+			node.SetCapacity(1 + rng.IntN(2))
+			undo = func() { node.SetCapacity(0); node.SetLatency(0) }
 		case 6, 7:
 			n.inc("lose-quorum")
 			n.c.LoseQuorum()
@@ -141,6 +148,7 @@ func (n *clusterNemesis) heal() {
 	for _, node := range n.c.Nodes() {
 		node.SetHook(nil)
 		node.SetLatency(0)
+		node.SetCapacity(0)
 		node.Resume()
 		_ = node.Start()
 	}
