@@ -26,12 +26,13 @@ type pollGuards struct {
 }
 
 // pollGuard is the guard of one endpoint. Its goroutine outlives the polls
-// by up to one probe interval: a watch polls again as soon as its poll
+// by a short grace (pollIdleGrace): a watch polls again as soon as its poll
 // returns, and a guard retired with every event would cost a goroutine, a
-// ticker and a table per event. The guard retires at a tick that finds no
-// poll waiting, without probing.
+// ticker and a table per event. The guard retires when the grace after its
+// last poll left, or a tick, finds no poll waiting.
 type pollGuard struct {
 	polls map[*attemptBody]struct{} // the waiting polls, by their bodies
+	idle  chan struct{}             // signalled when the last poll leaves
 }
 
 // guardLongPoll puts the long poll whose body is b under its endpoint's
@@ -43,7 +44,7 @@ func (t *Transport) guardLongPoll(b *attemptBody, ep *endpoints.Endpoint) bool {
 	defer pg.mu.Unlock()
 	g := pg.guards[ep]
 	if g == nil {
-		g = &pollGuard{polls: make(map[*attemptBody]struct{})}
+		g = &pollGuard{polls: make(map[*attemptBody]struct{}), idle: make(chan struct{}, 1)}
 		if !t.goBackground(func() { t.probeWhileWaiting(ep, g) }) {
 			return false
 		}
@@ -60,8 +61,15 @@ func (t *Transport) guardLongPoll(b *attemptBody, ep *endpoints.Endpoint) bool {
 // leave takes the poll whose body is b off its guard.
 func (pg *pollGuards) leave(b *attemptBody) {
 	pg.mu.Lock()
-	delete(b.guard.polls, b)
+	g := b.guard
+	delete(g.polls, b)
 	b.guard = nil
+	if len(g.polls) == 0 {
+		select {
+		case g.idle <- struct{}{}:
+		default: // already signalled
+		}
+	}
 	pg.mu.Unlock()
 }
 
@@ -105,11 +113,22 @@ func (t *Transport) probeWhileWaiting(ep *endpoints.Endpoint, g *pollGuard) {
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	grace := time.NewTimer(t.tune.pollIdleGrace)
+	grace.Stop()
+	defer grace.Stop()
 	for {
 		select {
 		case <-t.ctx.Done():
 			t.polls.cutAll(ep, g, ErrClosed)
 			return
+		case <-g.idle:
+			grace.Reset(t.tune.pollIdleGrace)
+			continue
+		case <-grace.C:
+			if t.polls.retireIfIdle(ep, g) {
+				return
+			}
+			continue
 		case <-tick.C:
 		}
 		if t.polls.retireIfIdle(ep, g) {

@@ -228,13 +228,14 @@ func TestLongPoll_WaitingPollsShareOneProbe(t *testing.T) {
 
 // A watch polls again as soon as its poll returns: the endpoint's guard must
 // outlive each poll, or every event would cost a new guard (a goroutine, a
-// ticker and a table). It lingers while polls come back, and retires at a
-// tick that finds none waiting.
+// ticker and a table). It lingers while polls come back, and retires once a
+// short grace after the last poll finds none waiting.
 func TestLongPoll_GuardOutlivesEachPollAndRetiresWhenIdle(t *testing.T) {
 	c := deimostest.NewCluster(t, 1)
-	newTr := func(interval time.Duration) *Transport {
+	newTr := func(grace time.Duration) *Transport {
 		tune := defaultTuning(time.Second)
-		tune.pollProbeInterval = interval
+		tune.pollProbeInterval = time.Hour // no tick: only the grace retires a guard
+		tune.pollIdleGrace = grace
 		tr, err := newTransport(Config{Endpoints: c.Endpoints(), RequestTimeout: time.Second}, &tune)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = tr.Close() })
@@ -265,7 +266,6 @@ func TestLongPoll_GuardOutlivesEachPollAndRetiresWhenIdle(t *testing.T) {
 		require.NoError(t, <-done)
 	}
 
-	// No tick comes: only a tick may retire a guard.
 	lingering := newTr(time.Hour)
 	poll(lingering)
 	first := guard(lingering)
@@ -275,8 +275,8 @@ func TestLongPoll_GuardOutlivesEachPollAndRetiresWhenIdle(t *testing.T) {
 		assert.Same(t, first, guard(lingering), "poll %d reuses the lingering guard", i+2)
 	}
 
-	ticking := newTr(20 * time.Millisecond)
-	poll(ticking)
-	require.Eventually(t, func() bool { return guard(ticking) == nil }, 5*time.Second, time.Millisecond,
-		"the guard retires at a tick that finds no poll waiting")
+	retiring := newTr(20 * time.Millisecond)
+	poll(retiring)
+	require.Eventually(t, func() bool { return guard(retiring) == nil }, 5*time.Second, time.Millisecond,
+		"the guard retires once the grace after the last poll finds none waiting")
 }
