@@ -420,10 +420,10 @@ type observedSource struct {
 	listTimeout time.Duration
 }
 
-func (s observedSource) poll(ctx context.Context, key string, waitIndex uint64, recursive bool) (*kv.Response, error) {
-	resp, err := s.poller.poll(ctx, key, waitIndex, recursive)
+func (s observedSource) poll(ctx context.Context, endpoint, key string, waitIndex uint64, recursive bool) (*kv.Response, string, error) {
+	resp, ep, err := s.poller.poll(ctx, endpoint, key, waitIndex, recursive)
 	s.report(ctx, err)
-	return resp, err
+	return resp, ep, err
 }
 
 func (s observedSource) list(ctx context.Context, key string) (*kv.Node, uint64, error) {

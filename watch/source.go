@@ -18,9 +18,12 @@ type Client interface {
 type poller interface {
 	// head returns the current store index, learned by reading key.
 	head(ctx context.Context, key string) (uint64, error)
-	// poll waits for the first event at or after waitIndex; a nil response
-	// means the server ended the poll without one.
-	poll(ctx context.Context, key string, waitIndex uint64, recursive bool) (*kv.Response, error)
+	// poll waits for the first event at or after waitIndex, asking endpoint
+	// first ("" lets the client choose), and reports the endpoint that
+	// answered; a nil response means the server ended the poll without one.
+	poll(ctx context.Context, endpoint, key string, waitIndex uint64, recursive bool) (*kv.Response, string, error)
+	// endpoints lists where polls may go; nil when unknown.
+	endpoints() []string
 	// list reads the subtree at key and the index it reflects; a missing key
 	// is an empty subtree.
 	list(ctx context.Context, key string) (*kv.Node, uint64, error)
@@ -38,9 +41,11 @@ func (s kvSource) head(ctx context.Context, key string) (uint64, error) {
 	return resp.Index, nil
 }
 
-func (s kvSource) poll(ctx context.Context, key string, waitIndex uint64, recursive bool) (*kv.Response, error) {
-	return s.kv.WaitEvent(ctx, key, waitIndex, recursive)
+func (s kvSource) poll(ctx context.Context, endpoint, key string, waitIndex uint64, recursive bool) (*kv.Response, string, error) {
+	return s.kv.WaitEventAt(ctx, endpoint, key, waitIndex, recursive)
 }
+
+func (s kvSource) endpoints() []string { return s.kv.Endpoints() }
 
 func (s kvSource) list(ctx context.Context, key string) (*kv.Node, uint64, error) {
 	resp, err := s.kv.Get(ctx, key, kv.WithRecursive())

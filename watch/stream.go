@@ -28,6 +28,8 @@ type Stream struct {
 
 	mu  sync.Mutex
 	err error
+
+	route route // where polls go (route.go); the stream's goroutine's
 }
 
 // Watch starts a stream of the events of key (and, with WithRecursive, of the
@@ -153,6 +155,7 @@ func Events(ctx context.Context, c Client, key string, opts ...Option) iter.Seq2
 func (s *Stream) run(ctx context.Context) {
 	defer close(s.done)
 	defer close(s.events)
+	defer s.route.racers.Wait() // after cancel, which ends them
 	defer s.cancel()
 
 	// The polls share one attempt scope: a stream polls once per event.
@@ -160,7 +163,7 @@ func (s *Stream) run(ctx context.Context) {
 	b := s.cfg.newBackoff()
 	for {
 		began := time.Now()
-		resp, err := s.src.poll(ctx, s.key, s.last.Load()+1, s.cfg.recursive)
+		resp, err := s.poll(ctx, s.last.Load()+1)
 		if ctx.Err() != nil {
 			return
 		}

@@ -22,15 +22,17 @@ type stuckSource struct {
 
 func (s *stuckSource) head(context.Context, string) (uint64, error) { return 10, nil }
 
-func (s *stuckSource) poll(context.Context, string, uint64, bool) (*kv.Response, error) {
+func (s *stuckSource) poll(context.Context, string, string, uint64, bool) (*kv.Response, string, error) {
 	s.mu.Lock()
 	s.at = append(s.at, time.Now())
 	if len(s.at) == 5 {
 		close(s.fifth)
 	}
 	s.mu.Unlock()
-	return &kv.Response{Action: kv.ActionSet, Node: &kv.Node{Key: "/k", ModifiedIndex: 5}}, nil
+	return &kv.Response{Action: kv.ActionSet, Node: &kv.Node{Key: "/k", ModifiedIndex: 5}}, "", nil
 }
+
+func (s *stuckSource) endpoints() []string { return nil }
 
 func (s *stuckSource) list(context.Context, string) (*kv.Node, uint64, error) { return nil, 10, nil }
 

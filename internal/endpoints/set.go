@@ -139,6 +139,25 @@ func (s *Set) Pick(exclude *Endpoint) *Endpoint {
 	return best
 }
 
+// Healthy returns the endpoint with the given URL when the set has it and
+// it is healthy, else nil: a caller that prefers one endpoint (a watch
+// sticking to the node that delivers first) uses it, and falls back to Pick.
+func (s *Set) Healthy(url string) *Endpoint {
+	for _, e := range *s.list.Load() {
+		if e.url != url {
+			continue
+		}
+		e.mu.Lock()
+		ok := e.state == Healthy
+		e.mu.Unlock()
+		if ok {
+			return e
+		}
+		return nil
+	}
+	return nil
+}
+
 // PeerLatency returns the latency within which the fastest healthy endpoint
 // other than ep recently answered (the high percentile of its recent
 // answers), 0 when none has answered yet. It tells whether ep is slow

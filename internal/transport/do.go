@@ -85,7 +85,12 @@ func (t *Transport) check(req *Request) error {
 // run makes attempts until the verdict ends the call.
 func (c *call) run() (*Response, error) {
 	t := c.t
-	c.ep = t.set.Pick(nil)
+	if c.req.Endpoint != "" {
+		c.ep = t.set.Healthy(c.req.Endpoint)
+	}
+	if c.ep == nil {
+		c.ep = t.set.Pick(nil)
+	}
 	if t.obs != nil && t.obs.ops {
 		c.obs = t.obs.startOp(c.ctx, c.req, int64(len(c.form)))
 	}

@@ -50,6 +50,11 @@ type Request struct {
 	// Query, when Params is empty, is the query string already encoded (a
 	// GET or DELETE): hot paths such as watches build it in one allocation.
 	Query string
+	// Endpoint, when set, is where the first attempt goes if the endpoint is
+	// in the set and healthy; otherwise, and for every retry, the endpoint
+	// is picked as usual. A watch uses it to stay on the node that delivers
+	// its events first.
+	Endpoint string
 	Class Class
 	// Check, when set, is asked whether a decoded 2xx answer (out, as
 	// given to Do) serves the operation. An error makes the call fail with

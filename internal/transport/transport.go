@@ -52,7 +52,10 @@ type tuning struct {
 	// pollProbeInterval is how often the endpoint of a waiting long poll is
 	// probed for liveness.
 	pollProbeInterval time.Duration
-	endpoints         endpoints.Options
+	// pollIdleGrace is how long an endpoint's guard outlives its last
+	// waiting poll (pollguard.go).
+	pollIdleGrace time.Duration
+	endpoints     endpoints.Options
 }
 
 func defaultTuning(requestTimeout time.Duration) tuning {
@@ -64,6 +67,10 @@ func defaultTuning(requestTimeout time.Duration) tuning {
 		// One probe per waiting poll every few seconds: a hung node costs a
 		// watch at most this plus one attempt timeout.
 		pollProbeInterval: max(time.Second, requestTimeout),
+		// A watch polls again within microseconds of its last answer; a
+		// program that stopped watching (and may never Close its client)
+		// keeps no guard for long.
+		pollIdleGrace: 100 * time.Millisecond,
 	}
 }
 
@@ -216,6 +223,9 @@ func (t *Transport) goBackground(f func()) bool {
 	}()
 	return true
 }
+
+// URLs returns the endpoints requests may go to.
+func (t *Transport) URLs() []string { return t.set.URLs() }
 
 // Endpoints reports each endpoint's state for observability.
 func (t *Transport) Endpoints() []EndpointStatus {
