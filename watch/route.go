@@ -32,9 +32,9 @@ const raceEvery = 100
 // route is a stream's choice of endpoint; it belongs to the stream's
 // goroutine.
 type route struct {
-	pref    string         // the endpoint polls stick to; "" until a race chose one
-	since   int            // polls since the last race
-	racers  sync.WaitGroup // losing polls still running
+	pref   string         // the endpoint polls stick to; "" until a race chose one
+	since  int            // polls since the last race
+	racers sync.WaitGroup // losing polls still running
 }
 
 type raced struct {

@@ -55,7 +55,7 @@ type Request struct {
 	// is picked as usual. A watch uses it to stay on the node that delivers
 	// its events first.
 	Endpoint string
-	Class Class
+	Class    Class
 	// Check, when set, is asked whether a decoded 2xx answer (out, as
 	// given to Do) serves the operation. An error makes the call fail with
 	// a *ResponseError matching ErrMalformedResponse that wraps it; for a
