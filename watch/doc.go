@@ -11,6 +11,11 @@
 // it ends with an error matching kv.ErrEventIndexCleared when the history it
 // needs is gone; a Cache recovers from that by listing the subtree again.
 //
+// Watches are answered from the contacted node's own store, so a follower
+// that trails the leader delivers events late. Given several endpoints, a
+// Stream finds the node that delivers first by sending one poll to each
+// (every hundred polls, and after a failure) and keeps asking that node.
+//
 //	s, err := watch.Watch(ctx, client, "/config", watch.WithRecursive())
 //	if err != nil {
 //		return err

@@ -173,9 +173,10 @@ func liveSide(name string, w *benchWriter, last *uint64, open func(context.Conte
 // apply writes to their watches 20 ms late (followers that trail the
 // leader, docs/protocol.md §13.2): the stream is given all three
 // endpoints, as users configure it; the raw loop polls the node that does
-// not lag, as a loop pinned to the leader would. It measures what follower
-// lag costs a stream that spreads its polls over the cluster; there is no
-// target for it yet.
+// not lag, as a loop pinned to the leader would; the writes go to that node
+// too, as to a leader. Before streams raced for the node that delivers first
+// (route.go), the stream's events came 21 ms after their writes at the
+// median, 140 times the raw loop's.
 func BenchmarkStream_FollowerLag(b *testing.B) {
 	c := deimostest.NewCluster(b, 3)
 	c.Node(1).SetWatchLag(20 * time.Millisecond)
