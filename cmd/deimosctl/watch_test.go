@@ -16,7 +16,8 @@ import (
 )
 
 // waitWatchers waits until the cluster holds n long polls, so a write that
-// follows is seen live rather than from history.
+// follows is seen live rather than from history. A new watch holds one on
+// every node (it races for the node that delivers first), then one.
 func waitWatchers(t *testing.T, c *deimostest.Cluster, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool { return c.Watchers() == n }, waitLong, 5*time.Millisecond, "watchers")
@@ -27,7 +28,7 @@ func TestWatch_TablePrintsEventsUntilSIGINT(t *testing.T) {
 	client := sdk(t, c)
 	ctx := testContext(t)
 	w := start(t, c.Endpoints(), "watch", "/cfg", "--recursive")
-	waitWatchers(t, c, 1)
+	waitWatchers(t, c, len(c.Nodes()))
 
 	_, err := client.Set(ctx, "/cfg/a", "1")
 	require.NoError(t, err)
@@ -96,7 +97,7 @@ func TestWatch_OutlivesARestartOfItsNode(t *testing.T) {
 		})
 	}
 	w := start(t, c.Endpoints(), "-o", "json", "watch", "/r", "--recursive")
-	waitWatchers(t, c, 1)
+	waitWatchers(t, c, len(c.Nodes()))
 	_, err := client.Set(ctx, "/r/before", "1")
 	require.NoError(t, err)
 	requireEvent(t, w, "/r/before")
