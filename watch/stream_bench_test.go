@@ -44,14 +44,7 @@ import (
 // Writes go through a plain net/http client, the same on both sides.
 func BenchmarkStream(b *testing.B) {
 	c := deimostest.NewCluster(b, 1)
-	w := newBenchWriter(c.Endpoints()[0])
-	defer w.close()
-	k := newBenchKV(b, c.Endpoints()...)
-	raw := &rawWatcher{base: c.Endpoints()[0], hc: &http.Client{Transport: &http.Transport{}}}
-	defer raw.hc.CloseIdleConnections()
-	// Make the directory exist, so the round's first write is no create.
-	last, err := w.put(context.Background(), dir+"/k", "v")
-	require.NoError(b, err)
+	w, k, raw, last := newStreamRig(b, c)
 
 	start := map[string]func(ctx context.Context, after uint64) (watcher, error){
 		"stream": func(ctx context.Context, after uint64) (watcher, error) {
@@ -78,6 +71,7 @@ func BenchmarkStream(b *testing.B) {
 				Prepare: func(ctx context.Context, n int) error {
 					from = last
 					for i := range n {
+						var err error
 						if last, err = w.put(ctx, dir+"/"+strconv.Itoa(i%16), strconv.Itoa(i)); err != nil {
 							return err
 						}
@@ -181,13 +175,7 @@ func BenchmarkStream_FollowerLag(b *testing.B) {
 	c := deimostest.NewCluster(b, 3)
 	c.Node(1).SetWatchLag(20 * time.Millisecond)
 	c.Node(2).SetWatchLag(20 * time.Millisecond)
-	w := newBenchWriter(c.Endpoints()[0])
-	defer w.close()
-	k := newBenchKV(b, c.Endpoints()...)
-	raw := &rawWatcher{base: c.Endpoints()[0], hc: &http.Client{Transport: &http.Transport{}}}
-	defer raw.hc.CloseIdleConnections()
-	last, err := w.put(context.Background(), dir+"/k", "v")
-	require.NoError(b, err)
+	w, k, raw, last := newStreamRig(b, c)
 	benchpair.Compare(b, benchpair.Config{RoundSize: 50},
 		liveSide("stream", w, &last, func(ctx context.Context, after uint64) (watcher, error) {
 			s, err := watch.Watch(ctx, k, dir, watch.WithRecursive(), watch.WithAfterIndex(after))
@@ -200,6 +188,21 @@ func BenchmarkStream_FollowerLag(b *testing.B) {
 			return raw.start(ctx, after), nil
 		}),
 	)
+}
+
+// newStreamRig returns, for cluster c, the writer (to the first node), a
+// key-value client over every node for the stream, the raw loop (on the
+// first node), and the index of a first write that makes the watched
+// directory exist, so that a round's first write is no create. All are
+// closed with b.
+func newStreamRig(b *testing.B, c *deimostest.Cluster) (*benchWriter, *kv.KV, *rawWatcher, uint64) {
+	w := newBenchWriter(c.Endpoints()[0])
+	b.Cleanup(w.close)
+	raw := &rawWatcher{base: c.Endpoints()[0], hc: &http.Client{Transport: &http.Transport{}}}
+	b.Cleanup(raw.hc.CloseIdleConnections)
+	last, err := w.put(context.Background(), dir+"/k", "v")
+	require.NoError(b, err)
+	return w, newBenchKV(b, c.Endpoints()...), raw, last
 }
 
 // dir is the directory the benchmark's watchers watch.
